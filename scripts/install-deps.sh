@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package that ledgerd's build, tests and benchmarks use.
+# Idempotent; needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build git ca-certificates curl
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libboost1.81-dev
+  nlohmann-json3-dev
+  libleveldb-dev libsnappy-dev
+  libsodium-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-websocket
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+# Node.js (for the JavaScript driver tests) may come from Debian or from an
+# upstream package that bundles npm; install Debian's only when neither exists.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
