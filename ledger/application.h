@@ -1,0 +1,95 @@
+// The ledger's block lifecycle, independent of any consensus engine or
+// transport: CometBFT's ABCI adapter and the --dev block producer both drive
+// it.
+//
+// Thread safety: CheckTx may be called from any number of threads at once,
+// also while FinalizeBlock runs. Info, InitChain, FinalizeBlock and Commit
+// must be called from one thread at a time (the consensus connection).
+#ifndef LEDGER_APPLICATION_H_
+#define LEDGER_APPLICATION_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/block_store.h"
+#include "ledger/committed_block.h"
+#include "ledger/transaction.h"
+#include "ledger/validation_cache.h"
+
+namespace ledger {
+
+struct AppInfo {
+  int64_t last_height = 0;
+  std::string last_app_hash;  // raw bytes
+  std::string chain_id;
+};
+
+// The verdict on one transaction.
+struct TxResult {
+  Status status;
+  // Set whenever the transaction parsed (also for stateful failures), so
+  // callers can report its id, asset id and operation.
+  std::shared_ptr<const Transaction> transaction;
+};
+
+struct FinalizedBlock {
+  int64_t height = 0;
+  std::vector<TxResult> results;  // exactly one per transaction given
+  std::string app_hash;           // raw 32 bytes, or the previous hash
+};
+
+class Application {
+ public:
+  // `store` must outlive the Application.
+  explicit Application(BlockStore* store);
+
+  // Last committed height and app hash (what the engine uses to decide what
+  // to replay), and the chain id.
+  AppInfo Info() const;
+
+  // Records the chain id, first height and initial validators (JSON array
+  // served by the HTTP API). Returns false with `*error` on an I/O error.
+  bool InitChain(const std::string& chain_id, int64_t initial_height,
+                 const std::string& validators_json, std::string* error);
+
+  // Mempool admission against committed state. `recheck` reuses the cached
+  // stateless result and reruns only the stateful checks.
+  TxResult CheckTx(std::string_view raw, bool recheck = false);
+
+  // Stateless checks only (parse, id, schema, signatures), cached. For the
+  // HTTP API's local validation and `ledgerctl validate`.
+  std::shared_ptr<const CheckedTransaction> CheckStatelessCached(std::string_view raw);
+
+  // Executes a block in order against committed state plus the block's earlier
+  // valid transactions, and stages it for Commit. Calling it again for the
+  // same height (a replay after a crash) replaces the staged block.
+  FinalizedBlock FinalizeBlock(int64_t height, const std::vector<std::string>& txs);
+
+  // Durably writes the staged block (even one without valid transactions),
+  // then tells every observer. Returns false with `*error` if nothing was
+  // staged or the write failed; observers are not called then.
+  bool Commit(std::string* error);
+
+  // `observer` must outlive the Application; called after each durable commit.
+  void AddObserver(BlockObserver* observer);
+
+  const BlockStore& store() const { return *store_; }
+  ValidationCache& cache() { return cache_; }
+
+ private:
+  BlockStore* store_;
+  ValidationCache cache_;
+  std::optional<BlockWrite> staged_;
+  CommittedBlock staged_block_;
+  std::mutex observers_mutex_;
+  std::vector<BlockObserver*> observers_;
+};
+
+}  // namespace ledger
+
+#endif  // LEDGER_APPLICATION_H_

@@ -1,0 +1,99 @@
+// Durable ledger storage in LevelDB.
+//
+// Thread safety: all methods are safe to call concurrently. Reads never block
+// on a block write and see either all of a block or none of it.
+#ifndef LEDGER_BLOCK_STORE_H_
+#define LEDGER_BLOCK_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/committed_block.h"
+#include "ledger/state.h"
+
+namespace ledger {
+
+// Where a committed transaction lives.
+struct TransactionLocation {
+  int64_t height = 0;
+  uint32_t index = 0;
+};
+
+// An output owned (among others) by a public key.
+struct OwnedOutput {
+  std::string transaction_id;
+  uint32_t output_index = 0;
+  bool spent = false;
+};
+
+// Chain-wide facts: the last committed block and what InitChain said.
+struct ChainState {
+  int64_t last_height = 0;
+  std::string last_app_hash;  // raw bytes; empty before the first valid tx
+  std::string chain_id;
+  int64_t initial_height = 1;
+  std::string validators_json = "[]";  // as the HTTP API serves them
+};
+
+// One block to persist: its height, resulting app hash and valid txs.
+struct BlockWrite {
+  int64_t height = 0;
+  std::string app_hash;
+  std::vector<std::shared_ptr<const Transaction>> transactions;
+};
+
+class BlockStore : public CommittedBlockSource, public LedgerView {
+ public:
+  // Opens (creating if needed) the store in directory `path`. Returns null
+  // and sets `*error` if LevelDB cannot open it (locked by another process,
+  // corrupt, unwritable).
+  static std::unique_ptr<BlockStore> Open(const std::string& path, std::string* error);
+
+  ~BlockStore() override;
+  BlockStore(const BlockStore&) = delete;
+  BlockStore& operator=(const BlockStore&) = delete;
+
+  // Writes the block, every index and the new chain tip in one synced
+  // WriteBatch: after a crash either all of it is there or none. Returns
+  // false with LevelDB's message in `*error` on an I/O error.
+  bool WriteBlock(const BlockWrite& block, std::string* error);
+
+  // Records what InitChain said (synced). Returns false with `*error` set on
+  // an I/O error.
+  bool WriteChainInfo(const std::string& chain_id, int64_t initial_height,
+                      const std::string& validators_json, std::string* error);
+
+  ChainState LoadChainState() const;
+
+  // The transaction exactly as submitted, or nullopt.
+  std::optional<std::string> GetTransaction(std::string_view id) const;
+  std::optional<TransactionLocation> LocateTransaction(std::string_view id) const;
+  // Ids of the transactions of `asset_id` (its CREATE first), in commit order.
+  std::vector<std::string> TransactionsOfAsset(std::string_view asset_id) const;
+  // Outputs whose public_keys include `public_key`, in commit order.
+  std::vector<OwnedOutput> OutputsOfPublicKey(std::string_view public_key) const;
+
+  // LedgerView
+  bool HasTransaction(std::string_view id) const override;
+  std::optional<StoredOutput> GetOutput(std::string_view transaction_id,
+                                        uint32_t index) const override;
+  std::optional<std::string> SpentBy(std::string_view transaction_id,
+                                     uint32_t index) const override;
+
+  // CommittedBlockSource
+  std::optional<CommittedBlock> BlockAt(int64_t height) const override;
+  int64_t LastHeight() const override;
+
+ private:
+  struct Impl;
+  explicit BlockStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ledger
+
+#endif  // LEDGER_BLOCK_STORE_H_
