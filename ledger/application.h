@@ -85,7 +85,7 @@ class Application {
   BlockStore* store_;
   ValidationCache cache_;
   std::optional<BlockWrite> staged_;
-  CommittedBlock staged_block_;
+  std::vector<std::string> staged_raw_;  // the block's transactions as received
   std::mutex observers_mutex_;
   std::vector<BlockObserver*> observers_;
 };

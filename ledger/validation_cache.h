@@ -19,7 +19,7 @@ namespace ledger {
 
 class ValidationCache {
  public:
-  explicit ValidationCache(size_t capacity = 100000) : capacity_(capacity) {}
+  explicit ValidationCache(size_t capacity = 20000) : capacity_(capacity) {}
 
   // The stateless result for `raw`, computed and remembered on a miss. The
   // oldest entry is evicted when the cache is full.

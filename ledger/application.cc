@@ -1,0 +1,131 @@
+#include "ledger/application.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "ledger/crypto.h"
+#include "ledger/state.h"
+
+namespace ledger {
+namespace {
+
+// Below this many uncached transactions, threads cost more than they save.
+constexpr size_t kParallelThreshold = 8;
+
+// Runs the stateless checks of `txs` through `cache`, spreading the work over
+// the machine's cores; the results keep the order of `txs`.
+std::vector<std::shared_ptr<const CheckedTransaction>> CheckAll(
+    const std::vector<std::string>& txs, ValidationCache* cache) {
+  std::vector<std::shared_ptr<const CheckedTransaction>> checked(txs.size());
+  size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                    txs.size() / kParallelThreshold + 1);
+  auto work = [&](size_t first) {
+    for (size_t i = first; i < txs.size(); i += workers) checked[i] = cache->Check(txs[i]);
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work, w);
+  work(0);
+  for (std::thread& thread : threads) thread.join();
+  return checked;
+}
+
+std::string NextAppHash(const std::string& previous,
+                        const std::vector<std::shared_ptr<const Transaction>>& valid) {
+  if (valid.empty()) return previous;
+  std::string ids;
+  ids.reserve(valid.size() * 64);
+  for (const auto& tx : valid) ids += tx->id;
+  return DigestBytes(Sha3_256(previous + DigestBytes(Sha3_256(ids))));
+}
+
+}  // namespace
+
+Application::Application(BlockStore* store) : store_(store) {}
+
+AppInfo Application::Info() const {
+  ChainState state = store_->LoadChainState();
+  return AppInfo{state.last_height, state.last_app_hash, state.chain_id};
+}
+
+bool Application::InitChain(const std::string& chain_id, int64_t initial_height,
+                            const std::string& validators_json, std::string* error) {
+  return store_->WriteChainInfo(chain_id, initial_height, validators_json, error);
+}
+
+std::shared_ptr<const CheckedTransaction> Application::CheckStatelessCached(std::string_view raw) {
+  return cache_.Check(raw);
+}
+
+TxResult Application::CheckTx(std::string_view raw, bool recheck) {
+  // A recheck finds its stateless result in the cache unless it was evicted,
+  // in which case computing it again is the only correct answer.
+  (void)recheck;
+  std::shared_ptr<const CheckedTransaction> checked = cache_.Check(raw);
+  if (!checked->status.ok()) return TxResult{checked->status, nullptr};
+  return TxResult{CheckAgainstState(*checked, *store_), checked->transaction};
+}
+
+FinalizedBlock Application::FinalizeBlock(int64_t height, const std::vector<std::string>& txs) {
+  std::vector<std::shared_ptr<const CheckedTransaction>> checked = CheckAll(txs, &cache_);
+
+  FinalizedBlock result;
+  result.height = height;
+  result.results.reserve(txs.size());
+  BlockOverlay overlay(store_);
+  BlockWrite staged;
+  staged.height = height;
+  for (const auto& entry : checked) {
+    if (!entry->status.ok()) {
+      result.results.push_back(TxResult{entry->status, nullptr});
+      continue;
+    }
+    Status status = CheckAgainstState(*entry, overlay);
+    if (status.ok()) {
+      overlay.Apply(*entry->transaction);
+      staged.transactions.push_back(entry->transaction);
+    }
+    result.results.push_back(TxResult{std::move(status), entry->transaction});
+  }
+  staged.app_hash = NextAppHash(store_->LoadChainState().last_app_hash, staged.transactions);
+  result.app_hash = staged.app_hash;
+  staged_ = std::move(staged);
+  staged_raw_ = txs;
+  return result;
+}
+
+bool Application::Commit(std::string* error) {
+  if (!staged_) {
+    *error = "commit without a finalized block";
+    return false;
+  }
+  if (!store_->WriteBlock(*staged_, error)) return false;
+
+  CommittedBlock block;
+  block.height = staged_->height;
+  block.app_hash = staged_->app_hash;
+  for (uint32_t i = 0; i < staged_->transactions.size(); ++i) {
+    const Transaction& tx = *staged_->transactions[i];
+    block.transactions.push_back(
+        CommittedTransaction{tx.id, tx.asset_id, tx.operation, i, tx.PublicKeys()});
+  }
+  // The block's transactions leave the mempool; their cached checks are of no
+  // further use.
+  for (const std::string& raw : staged_raw_) cache_.Erase(raw);
+  staged_.reset();
+  staged_raw_.clear();
+
+  std::vector<BlockObserver*> observers;
+  {
+    std::lock_guard lock(observers_mutex_);
+    observers = observers_;
+  }
+  for (BlockObserver* observer : observers) observer->OnBlockCommitted(block);
+  return true;
+}
+
+void Application::AddObserver(BlockObserver* observer) {
+  std::lock_guard lock(observers_mutex_);
+  observers_.push_back(observer);
+}
+
+}  // namespace ledger

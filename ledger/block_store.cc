@@ -1,0 +1,294 @@
+#include "ledger/block_store.h"
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+namespace ledger {
+namespace {
+
+// Key spaces. Heights, tx positions and output indexes are big-endian so
+// that LevelDB's byte order is commit order.
+constexpr char kTransactionPrefix = 'T';  // T<id> -> raw transaction bytes
+constexpr char kLocationPrefix = 'L';     // L<id> -> height, index
+constexpr char kOutputPrefix = 'O';       // O<id><out> -> amount, asset id, uri
+constexpr char kSpentByPrefix = 'S';      // S<id><out> -> spending tx id
+constexpr char kOwnerPrefix = 'K';        // K<key>\0<height><index><out> -> tx id
+constexpr char kAssetPrefix = 'A';        // A<asset id><height><index> -> tx id
+constexpr char kBlockPrefix = 'B';        // B<height> -> block record
+const std::string kTipKey = "Mtip";       // last height, app hash
+const std::string kChainKey = "Mchain";   // InitChain facts as JSON
+
+void PutBigEndian(uint64_t value, int bytes, std::string* out) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+uint64_t GetBigEndian(std::string_view* in, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<uint8_t>((*in)[i]);
+  in->remove_prefix(bytes);
+  return value;
+}
+
+void PutBytes(std::string_view bytes, std::string* out) {
+  PutBigEndian(bytes.size(), 4, out);
+  out->append(bytes);
+}
+
+std::string GetBytes(std::string_view* in) {
+  size_t size = GetBigEndian(in, 4);
+  std::string bytes(in->substr(0, size));
+  in->remove_prefix(size);
+  return bytes;
+}
+
+std::string OutputKey(char prefix, std::string_view id, uint32_t index) {
+  std::string key(1, prefix);
+  key.append(id);
+  PutBigEndian(index, 4, &key);
+  return key;
+}
+
+std::string HeightKey(int64_t height) {
+  std::string key(1, kBlockPrefix);
+  PutBigEndian(static_cast<uint64_t>(height), 8, &key);
+  return key;
+}
+
+std::string EncodeBlock(const CommittedBlock& block) {
+  std::string record;
+  PutBytes(block.app_hash, &record);
+  PutBigEndian(block.transactions.size(), 4, &record);
+  for (const CommittedTransaction& tx : block.transactions) {
+    PutBytes(tx.id, &record);
+    PutBytes(tx.asset_id, &record);
+    record.push_back(tx.operation == Operation::kCreate ? 'C' : 'T');
+    PutBigEndian(tx.public_keys.size(), 4, &record);
+    for (const std::string& key : tx.public_keys) PutBytes(key, &record);
+  }
+  return record;
+}
+
+CommittedBlock DecodeBlock(int64_t height, std::string_view record) {
+  CommittedBlock block;
+  block.height = height;
+  block.app_hash = GetBytes(&record);
+  size_t count = GetBigEndian(&record, 4);
+  block.transactions.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    CommittedTransaction& tx = block.transactions[i];
+    tx.id = GetBytes(&record);
+    tx.asset_id = GetBytes(&record);
+    tx.operation = record[0] == 'C' ? Operation::kCreate : Operation::kTransfer;
+    record.remove_prefix(1);
+    tx.index = static_cast<uint32_t>(i);
+    size_t keys = GetBigEndian(&record, 4);
+    for (size_t k = 0; k < keys; ++k) tx.public_keys.push_back(GetBytes(&record));
+  }
+  return block;
+}
+
+}  // namespace
+
+struct BlockStore::Impl {
+  std::unique_ptr<leveldb::DB> db;
+  std::atomic<int64_t> last_height{0};
+
+  std::optional<std::string> Get(const std::string& key) const {
+    std::string value;
+    leveldb::Status status = db->Get(leveldb::ReadOptions(), key, &value);
+    if (!status.ok()) return std::nullopt;
+    return value;
+  }
+
+  // Calls `visit(key suffix, value)` for every key starting with `prefix`.
+  template <typename Visit>
+  void Scan(const std::string& prefix, Visit visit) const {
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string_view key(it->key().data(), it->key().size());
+      key.remove_prefix(prefix.size());
+      visit(key, std::string_view(it->value().data(), it->value().size()));
+    }
+  }
+};
+
+BlockStore::BlockStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BlockStore::~BlockStore() = default;
+
+std::unique_ptr<BlockStore> BlockStore::Open(const std::string& path, std::string* error) {
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  leveldb::DB* db = nullptr;
+  leveldb::Status status = leveldb::DB::Open(options, path, &db);
+  if (!status.ok()) {
+    *error = "cannot open the ledger store in " + path + ": " + status.ToString();
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->db.reset(db);
+  std::unique_ptr<BlockStore> store(new BlockStore(std::move(impl)));
+  store->impl_->last_height = store->LoadChainState().last_height;
+  return store;
+}
+
+bool BlockStore::WriteBlock(const BlockWrite& block, std::string* error) {
+  leveldb::WriteBatch batch;
+  CommittedBlock record{block.height, block.app_hash, {}};
+  for (uint32_t index = 0; index < block.transactions.size(); ++index) {
+    const Transaction& tx = *block.transactions[index];
+    std::string position;
+    PutBigEndian(static_cast<uint64_t>(block.height), 8, &position);
+    PutBigEndian(index, 4, &position);
+
+    batch.Put(std::string(1, kTransactionPrefix) + tx.id, tx.raw);
+    batch.Put(std::string(1, kLocationPrefix) + tx.id, position);
+    batch.Put(std::string(1, kAssetPrefix) + tx.asset_id + position, tx.id);
+    for (uint32_t out = 0; out < tx.outputs.size(); ++out) {
+      const Output& output = tx.outputs[out];
+      std::string value;
+      PutBigEndian(output.amount, 8, &value);
+      PutBytes(tx.asset_id, &value);
+      value.append(output.condition_uri);
+      batch.Put(OutputKey(kOutputPrefix, tx.id, out), value);
+      for (const std::string& key : output.public_keys) {
+        std::string owner_key(1, kOwnerPrefix);
+        owner_key += key;
+        owner_key.push_back('\0');
+        owner_key += position;
+        PutBigEndian(out, 4, &owner_key);
+        batch.Put(owner_key, tx.id);
+      }
+    }
+    for (const Input& input : tx.inputs) {
+      if (!input.fulfills) continue;
+      batch.Put(OutputKey(kSpentByPrefix, input.fulfills->transaction_id,
+                          input.fulfills->output_index),
+                tx.id);
+    }
+    record.transactions.push_back(
+        CommittedTransaction{tx.id, tx.asset_id, tx.operation, index, tx.PublicKeys()});
+  }
+  batch.Put(HeightKey(block.height), EncodeBlock(record));
+  std::string tip;
+  PutBigEndian(static_cast<uint64_t>(block.height), 8, &tip);
+  tip += block.app_hash;
+  batch.Put(kTipKey, tip);
+
+  leveldb::WriteOptions options;
+  options.sync = true;
+  leveldb::Status status = impl_->db->Write(options, &batch);
+  if (!status.ok()) {
+    *error = "writing block " + std::to_string(block.height) + " failed: " + status.ToString();
+    return false;
+  }
+  impl_->last_height = block.height;
+  return true;
+}
+
+bool BlockStore::WriteChainInfo(const std::string& chain_id, int64_t initial_height,
+                                const std::string& validators_json, std::string* error) {
+  nlohmann::json info = {{"chain_id", chain_id},
+                         {"initial_height", initial_height},
+                         {"validators", validators_json}};
+  leveldb::WriteOptions options;
+  options.sync = true;
+  leveldb::Status status = impl_->db->Put(options, kChainKey, info.dump());
+  if (!status.ok()) {
+    *error = "writing chain info failed: " + status.ToString();
+    return false;
+  }
+  return true;
+}
+
+ChainState BlockStore::LoadChainState() const {
+  ChainState state;
+  if (auto tip = impl_->Get(kTipKey)) {
+    std::string_view view(*tip);
+    state.last_height = static_cast<int64_t>(GetBigEndian(&view, 8));
+    state.last_app_hash.assign(view);
+  }
+  if (auto chain = impl_->Get(kChainKey)) {
+    nlohmann::json info = nlohmann::json::parse(*chain);
+    state.chain_id = info.at("chain_id").get<std::string>();
+    state.initial_height = info.at("initial_height").get<int64_t>();
+    state.validators_json = info.at("validators").get<std::string>();
+  }
+  return state;
+}
+
+std::optional<std::string> BlockStore::GetTransaction(std::string_view id) const {
+  return impl_->Get(std::string(1, kTransactionPrefix).append(id));
+}
+
+std::optional<TransactionLocation> BlockStore::LocateTransaction(std::string_view id) const {
+  auto value = impl_->Get(std::string(1, kLocationPrefix).append(id));
+  if (!value) return std::nullopt;
+  std::string_view view(*value);
+  TransactionLocation location;
+  location.height = static_cast<int64_t>(GetBigEndian(&view, 8));
+  location.index = static_cast<uint32_t>(GetBigEndian(&view, 4));
+  return location;
+}
+
+std::vector<std::string> BlockStore::TransactionsOfAsset(std::string_view asset_id) const {
+  std::vector<std::string> ids;
+  impl_->Scan(std::string(1, kAssetPrefix).append(asset_id),
+              [&ids](std::string_view, std::string_view value) { ids.emplace_back(value); });
+  return ids;
+}
+
+std::vector<OwnedOutput> BlockStore::OutputsOfPublicKey(std::string_view public_key) const {
+  std::vector<OwnedOutput> outputs;
+  std::string prefix(1, kOwnerPrefix);
+  prefix.append(public_key);
+  prefix.push_back('\0');
+  impl_->Scan(prefix, [&outputs](std::string_view key, std::string_view value) {
+    key.remove_prefix(12);  // height and index
+    OwnedOutput output;
+    output.transaction_id.assign(value);
+    output.output_index = static_cast<uint32_t>(GetBigEndian(&key, 4));
+    outputs.push_back(std::move(output));
+  });
+  for (OwnedOutput& output : outputs) {
+    output.spent = SpentBy(output.transaction_id, output.output_index).has_value();
+  }
+  return outputs;
+}
+
+bool BlockStore::HasTransaction(std::string_view id) const {
+  return impl_->Get(std::string(1, kLocationPrefix).append(id)).has_value();
+}
+
+std::optional<StoredOutput> BlockStore::GetOutput(std::string_view transaction_id,
+                                                  uint32_t index) const {
+  auto value = impl_->Get(OutputKey(kOutputPrefix, transaction_id, index));
+  if (!value) return std::nullopt;
+  std::string_view view(*value);
+  StoredOutput output;
+  output.amount = GetBigEndian(&view, 8);
+  output.asset_id = GetBytes(&view);
+  output.condition_uri.assign(view);
+  return output;
+}
+
+std::optional<std::string> BlockStore::SpentBy(std::string_view transaction_id,
+                                               uint32_t index) const {
+  return impl_->Get(OutputKey(kSpentByPrefix, transaction_id, index));
+}
+
+std::optional<CommittedBlock> BlockStore::BlockAt(int64_t height) const {
+  if (height < 0) return std::nullopt;
+  auto record = impl_->Get(HeightKey(height));
+  if (!record) return std::nullopt;
+  return DecodeBlock(height, *record);
+}
+
+int64_t BlockStore::LastHeight() const { return impl_->last_height; }
+
+}  // namespace ledger
