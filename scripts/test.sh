@@ -13,6 +13,8 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 
 scripts/install-deps.sh
+# The official BigchainDB JavaScript driver, for the end-to-end tests.
+(cd tests/js && npm install --no-audit --no-fund --loglevel=error)
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
 cmake --build "$build_dir" -j "$(nproc)"
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
