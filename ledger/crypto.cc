@@ -1,0 +1,225 @@
+#include "ledger/crypto.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace ledger {
+namespace {
+
+constexpr std::string_view kHexDigits = "0123456789abcdef";
+constexpr std::string_view kBase58Alphabet =
+    "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+constexpr std::string_view kBase64UrlAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr size_t kMaxBase58Length = 128;
+
+std::atomic<uint64_t> verify_calls{0};
+
+// The library cannot work on without its crypto backends or with a broken
+// caller contract, so these failures stop the process like a failed CHECK.
+[[noreturn]] void Fatal(const char* what) {
+  std::fprintf(stderr, "ledger/crypto: %s\n", what);
+  std::abort();
+}
+
+void EnsureSodiumInitialized() {
+  // A function-local static runs sodium_init() exactly once, even when the
+  // first calls race.
+  static const bool initialized = sodium_init() >= 0;
+  if (!initialized) Fatal("sodium_init failed");
+}
+
+Digest DigestWith(const EVP_MD* algorithm, std::string_view data) {
+  Digest digest;
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, algorithm, nullptr) != 1 ||
+      size != digest.size()) {
+    Fatal("OpenSSL EVP_Digest failed");
+  }
+  return digest;
+}
+
+// Value of `c` in `alphabet`, or -1 when it is not part of it.
+int DigitValue(std::string_view alphabet, char c) {
+  const size_t position = alphabet.find(c);
+  return position == std::string_view::npos ? -1 : static_cast<int>(position);
+}
+
+int HexValue(char c) {
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return DigitValue(kHexDigits, c);
+}
+
+const unsigned char* AsBytes(std::string_view text) {
+  return reinterpret_cast<const unsigned char*>(text.data());
+}
+
+}  // namespace
+
+Digest Sha3_256(std::string_view data) { return DigestWith(EVP_sha3_256(), data); }
+
+Digest Sha256(std::string_view data) { return DigestWith(EVP_sha256(), data); }
+
+std::string DigestBytes(const Digest& digest) {
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+std::string HexEncode(std::string_view bytes) {
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    hex += kHexDigits[byte >> 4];
+    hex += kHexDigits[byte & 0x0f];
+  }
+  return hex;
+}
+
+std::string HexEncode(const Digest& digest) { return HexEncode(DigestBytes(digest)); }
+
+std::optional<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string bytes;
+  bytes.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int high = HexValue(hex[i]);
+    const int low = HexValue(hex[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    bytes += static_cast<char>(high << 4 | low);
+  }
+  return bytes;
+}
+
+std::string Base58Encode(std::string_view bytes) {
+  const size_t leading_zeros =
+      std::find_if(bytes.begin(), bytes.end(), [](char c) { return c != 0; }) - bytes.begin();
+  // Base-58 digits of the number, least significant first.
+  std::vector<uint8_t> digits;
+  for (unsigned char byte : bytes.substr(leading_zeros)) {
+    unsigned carry = byte;
+    for (uint8_t& digit : digits) {
+      carry += static_cast<unsigned>(digit) << 8;
+      digit = carry % 58;
+      carry /= 58;
+    }
+    for (; carry > 0; carry /= 58) digits.push_back(carry % 58);
+  }
+  std::string text(leading_zeros, '1');
+  for (auto digit = digits.rbegin(); digit != digits.rend(); ++digit) {
+    text += kBase58Alphabet[*digit];
+  }
+  return text;
+}
+
+std::optional<std::string> Base58Decode(std::string_view text) {
+  if (text.empty() || text.size() > kMaxBase58Length) return std::nullopt;
+  const size_t leading_ones =
+      std::find_if(text.begin(), text.end(), [](char c) { return c != '1'; }) - text.begin();
+  // Bytes of the number, least significant first.
+  std::vector<uint8_t> bytes;
+  for (char c : text) {
+    const int value = DigitValue(kBase58Alphabet, c);
+    if (value < 0) return std::nullopt;
+    unsigned carry = static_cast<unsigned>(value);
+    for (uint8_t& byte : bytes) {
+      carry += byte * 58u;
+      byte = carry & 0xff;
+      carry >>= 8;
+    }
+    for (; carry > 0; carry >>= 8) bytes.push_back(carry & 0xff);
+  }
+  std::string decoded(leading_ones, '\0');
+  decoded.append(bytes.rbegin(), bytes.rend());
+  return decoded;
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  std::string text;
+  text.reserve((bytes.size() * 4 + 2) / 3);
+  uint32_t bits = 0;
+  int bit_count = 0;
+  for (unsigned char byte : bytes) {
+    bits = (bits << 8) | byte;
+    bit_count += 8;
+    while (bit_count >= 6) {
+      bit_count -= 6;
+      text += kBase64UrlAlphabet[(bits >> bit_count) & 0x3f];
+    }
+  }
+  if (bit_count > 0) text += kBase64UrlAlphabet[(bits << (6 - bit_count)) & 0x3f];
+  return text;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  size_t padding = 0;
+  while (padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  if (padding > 0) {
+    // Padding is only correct when it completes the last group of four.
+    if (padding > 2 || text.size() % 4 != 0) return std::nullopt;
+    text.remove_suffix(padding);
+  }
+  // One leftover character carries fewer than 8 bits: no byte ends there.
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string bytes;
+  bytes.reserve(text.size() * 3 / 4);
+  uint32_t bits = 0;
+  int bit_count = 0;
+  for (char c : text) {
+    const int value = DigitValue(kBase64UrlAlphabet, c);
+    if (value < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<uint32_t>(value);
+    bit_count += 6;
+    if (bit_count >= 8) {
+      bit_count -= 8;
+      bytes += static_cast<char>((bits >> bit_count) & 0xff);
+    }
+  }
+  return bytes;
+}
+
+KeyPair KeyPairFromSeed(std::string_view seed) {
+  if (seed.size() != kSeedSize) Fatal("KeyPairFromSeed needs a 32-byte seed");
+  EnsureSodiumInitialized();
+  KeyPair keys;
+  keys.seed = std::string(seed);
+  keys.public_key.resize(crypto_sign_PUBLICKEYBYTES);
+  keys.secret_key.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(keys.public_key.data()),
+                           reinterpret_cast<unsigned char*>(keys.secret_key.data()), AsBytes(seed));
+  return keys;
+}
+
+KeyPair GenerateKeyPair() {
+  EnsureSodiumInitialized();
+  std::string seed(kSeedSize, '\0');
+  randombytes_buf(seed.data(), seed.size());
+  return KeyPairFromSeed(seed);
+}
+
+std::string Sign(const KeyPair& keys, std::string_view message) {
+  if (keys.secret_key.size() != crypto_sign_SECRETKEYBYTES) {
+    Fatal("Sign needs a key pair made by KeyPairFromSeed or GenerateKeyPair");
+  }
+  EnsureSodiumInitialized();
+  std::string signature(kSignatureSize, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
+                       AsBytes(message), message.size(), AsBytes(keys.secret_key));
+  return signature;
+}
+
+bool Verify(std::string_view public_key, std::string_view message, std::string_view signature) {
+  verify_calls.fetch_add(1, std::memory_order_relaxed);
+  if (public_key.size() != kPublicKeySize || signature.size() != kSignatureSize) return false;
+  EnsureSodiumInitialized();
+  return crypto_sign_verify_detached(AsBytes(signature), AsBytes(message), message.size(),
+                                     AsBytes(public_key)) == 0;
+}
+
+uint64_t VerifyCount() { return verify_calls.load(std::memory_order_relaxed); }
+
+}  // namespace ledger
