@@ -1,0 +1,55 @@
+// A gRPC server that serves one ABCI service on one address, sized for
+// CometBFT: large blocks and many concurrent CheckTx calls.
+//
+// Thread safety: Shutdown may be called from any thread, once.
+#ifndef ABCI_SERVER_H_
+#define ABCI_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace abci {
+
+struct ServerOptions {
+  // gRPC's default 4 MiB receive limit would refuse big FinalizeBlock
+  // requests; CometBFT's default block limit is 21 MiB.
+  int max_receive_message_bytes = 64 << 20;
+  // Upper bound on the threads serving calls at once (concurrent CheckTx
+  // from the mempool connection plus the consensus and query calls).
+  int max_threads = 32;
+};
+
+class Server {
+ public:
+  // Listens on `address` ("host:port"; port 0 picks a free one) and serves
+  // `service`, which must outlive the server. Returns null with `*error` set
+  // when the address cannot be bound or is malformed.
+  static std::unique_ptr<Server> Start(const std::string& address, grpc::Service* service,
+                                       const ServerOptions& options, std::string* error);
+
+  // Shuts down if still running.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The port actually bound (differs from the address's when it said 0).
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets calls in flight finish until `deadline`
+  // (cancelling the rest), and returns when every handler has returned.
+  void Shutdown(std::chrono::milliseconds deadline);
+
+ private:
+  Server(std::unique_ptr<grpc::Server> server, int port);
+
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  bool shut_down_ = false;
+};
+
+}  // namespace abci
+
+#endif  // ABCI_SERVER_H_
