@@ -1,6 +1,8 @@
 #include "ledger/block_store.h"
 
+#include <leveldb/cache.h>
 #include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
 #include <atomic>
@@ -95,6 +97,9 @@ CommittedBlock DecodeBlock(int64_t height, std::string_view record) {
 }  // namespace
 
 struct BlockStore::Impl {
+  // Declared before `db`, which uses them until it is destroyed.
+  std::unique_ptr<const leveldb::FilterPolicy> bloom_filter;
+  std::unique_ptr<leveldb::Cache> block_cache;
   std::unique_ptr<leveldb::DB> db;
   std::atomic<int64_t> last_height{0};
 
@@ -121,16 +126,23 @@ BlockStore::BlockStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BlockStore::~BlockStore() = default;
 
 std::unique_ptr<BlockStore> BlockStore::Open(const std::string& path, std::string* error) {
+  auto impl = std::make_unique<Impl>();
+  // Most lookups during validation are misses (is this id new? is this output
+  // spent?); a Bloom filter answers them without touching disk.
+  impl->bloom_filter.reset(leveldb::NewBloomFilterPolicy(10));
+  impl->block_cache.reset(leveldb::NewLRUCache(64 << 20));
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
+  options.filter_policy = impl->bloom_filter.get();
+  options.block_cache = impl->block_cache.get();
+  options.write_buffer_size = 16 << 20;
   leveldb::DB* db = nullptr;
   leveldb::Status status = leveldb::DB::Open(options, path, &db);
   if (!status.ok()) {
     *error = "cannot open the ledger store in " + path + ": " + status.ToString();
     return nullptr;
   }
-  auto impl = std::make_unique<Impl>();
   impl->db.reset(db);
   std::unique_ptr<BlockStore> store(new BlockStore(std::move(impl)));
   store->impl_->last_height = store->LoadChainState().last_height;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 namespace ledger {
@@ -35,12 +36,25 @@ void EnsureSodiumInitialized() {
   if (!initialized) Fatal("sodium_init failed");
 }
 
+// OpenSSL 3 looks an algorithm up on every implicit use; fetching it once
+// and reusing a per-thread context keeps hashing off the profile.
+const EVP_MD* FetchDigest(const char* name) {
+  const EVP_MD* algorithm = EVP_MD_fetch(nullptr, name, nullptr);
+  if (algorithm == nullptr) Fatal(name);
+  return algorithm;
+}
+
 Digest DigestWith(const EVP_MD* algorithm, std::string_view data) {
+  struct ContextDeleter {
+    void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, ContextDeleter> context(EVP_MD_CTX_new());
   Digest digest;
   unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, algorithm, nullptr) != 1 ||
-      size != digest.size()) {
-    Fatal("OpenSSL EVP_Digest failed");
+  if (!context || EVP_DigestInit_ex2(context.get(), algorithm, nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest.data(), &size) != 1 || size != digest.size()) {
+    Fatal("OpenSSL digest failed");
   }
   return digest;
 }
@@ -62,9 +76,15 @@ const unsigned char* AsBytes(std::string_view text) {
 
 }  // namespace
 
-Digest Sha3_256(std::string_view data) { return DigestWith(EVP_sha3_256(), data); }
+Digest Sha3_256(std::string_view data) {
+  static const EVP_MD* const algorithm = FetchDigest("SHA3-256");
+  return DigestWith(algorithm, data);
+}
 
-Digest Sha256(std::string_view data) { return DigestWith(EVP_sha256(), data); }
+Digest Sha256(std::string_view data) {
+  static const EVP_MD* const algorithm = FetchDigest("SHA2-256");
+  return DigestWith(algorithm, data);
+}
 
 std::string DigestBytes(const Digest& digest) {
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
@@ -120,21 +140,37 @@ std::optional<std::string> Base58Decode(std::string_view text) {
   if (text.empty() || text.size() > kMaxBase58Length) return std::nullopt;
   const size_t leading_ones =
       std::find_if(text.begin(), text.end(), [](char c) { return c != '1'; }) - text.begin();
-  // Bytes of the number, least significant first.
-  std::vector<uint8_t> bytes;
-  for (char c : text) {
-    const int value = DigitValue(kBase58Alphabet, c);
-    if (value < 0) return std::nullopt;
-    unsigned carry = static_cast<unsigned>(value);
-    for (uint8_t& byte : bytes) {
-      carry += byte * 58u;
-      byte = carry & 0xff;
-      carry >>= 8;
+  // The number in 32-bit limbs, least significant first, fed five digits at a
+  // time (58^5 < 2^32) to keep the quadratic part small.
+  std::vector<uint32_t> limbs;
+  size_t i = 0;
+  while (i < text.size()) {
+    uint32_t chunk = 0;
+    uint32_t scale = 1;
+    for (size_t end = std::min(i + 5, text.size()); i < end; ++i) {
+      const int value = DigitValue(kBase58Alphabet, text[i]);
+      if (value < 0) return std::nullopt;
+      chunk = chunk * 58 + static_cast<uint32_t>(value);
+      scale *= 58;
     }
-    for (; carry > 0; carry >>= 8) bytes.push_back(carry & 0xff);
+    uint64_t carry = chunk;
+    for (uint32_t& limb : limbs) {
+      carry += static_cast<uint64_t>(limb) * scale;
+      limb = static_cast<uint32_t>(carry);
+      carry >>= 32;
+    }
+    if (carry > 0) limbs.push_back(static_cast<uint32_t>(carry));
   }
   std::string decoded(leading_ones, '\0');
-  decoded.append(bytes.rbegin(), bytes.rend());
+  bool significant = false;
+  for (auto limb = limbs.rbegin(); limb != limbs.rend(); ++limb) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      const char byte = static_cast<char>((*limb >> shift) & 0xff);
+      if (byte == 0 && !significant) continue;
+      significant = true;
+      decoded.push_back(byte);
+    }
+  }
   return decoded;
 }
 

@@ -113,7 +113,9 @@ class TreeBuilder {
   std::string error_;
 };
 
-void AppendEscapedString(std::string_view text, std::string* out) {
+}  // namespace
+
+void AppendCanonicalString(std::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t run_start = 0;
@@ -139,8 +141,6 @@ void AppendEscapedString(std::string_view text, std::string* out) {
   out->append(text.data() + run_start, text.size() - run_start);
   out->push_back('"');
 }
-
-}  // namespace
 
 JsonValue JsonValue::Bool(bool value) {
   JsonValue v;
@@ -222,7 +222,7 @@ void AppendCanonicalJson(const JsonValue& value, std::string* out) {
     case JsonValue::Kind::kNull: out->append("null"); return;
     case JsonValue::Kind::kBool: out->append(value.as_bool() ? "true" : "false"); return;
     case JsonValue::Kind::kNumber: out->append(value.text()); return;
-    case JsonValue::Kind::kString: AppendEscapedString(value.text(), out); return;
+    case JsonValue::Kind::kString: AppendCanonicalString(value.text(), out); return;
     case JsonValue::Kind::kArray: {
       out->push_back('[');
       bool first = true;
@@ -240,7 +240,7 @@ void AppendCanonicalJson(const JsonValue& value, std::string* out) {
       for (const auto& [key, member] : value.members()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendEscapedString(key, out);
+        AppendCanonicalString(key, out);
         out->push_back(':');
         AppendCanonicalJson(member, out);
       }

@@ -80,6 +80,9 @@ Status ParseJson(std::string_view text, JsonValue* out, const JsonLimits& limits
 // UTF-8, only '"', '\\' and control characters escaped, numbers verbatim.
 void AppendCanonicalJson(const JsonValue& value, std::string* out);
 
+// Appends `text` as a canonical JSON string literal (quoted and escaped).
+void AppendCanonicalString(std::string_view text, std::string* out);
+
 // The canonical form of `value` as a new string.
 std::string CanonicalJson(const JsonValue& value);
 
