@@ -6,6 +6,8 @@
 #include <leveldb/write_batch.h>
 
 #include <atomic>
+#include <cctype>
+#include <set>
 #include <nlohmann/json.hpp>
 
 namespace ledger {
@@ -20,6 +22,8 @@ constexpr char kSpentByPrefix = 'S';      // S<id><out> -> spending tx id
 constexpr char kOwnerPrefix = 'K';        // K<key>\0<height><index><out> -> tx id
 constexpr char kAssetPrefix = 'A';        // A<asset id><height><index> -> tx id
 constexpr char kBlockPrefix = 'B';        // B<height> -> block record
+constexpr char kAssetWordPrefix = 'W';    // W<word>\0<height><index> -> tx id
+constexpr char kMetadataWordPrefix = 'X'; // X<word>\0<height><index> -> tx id
 const std::string kTipKey = "Mtip";       // last height, app hash
 const std::string kChainKey = "Mchain";   // InitChain facts as JSON
 
@@ -94,6 +98,54 @@ CommittedBlock DecodeBlock(int64_t height, std::string_view record) {
   return block;
 }
 
+bool IsWordByte(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+// Lower-cased words of `text`, each cut at kMaxIndexedWordBytes.
+void AddWords(std::string_view text, std::set<std::string>* words) {
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
+    std::string word;
+    while (i < text.size() && IsWordByte(static_cast<unsigned char>(text[i]))) {
+      if (word.size() < kMaxIndexedWordBytes) {
+        word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(text[i]))));
+      }
+      ++i;
+    }
+    if (!word.empty()) words->insert(std::move(word));
+  }
+}
+
+// Words of every string value (not key) in `value`.
+void CollectWords(const JsonValue& value, std::set<std::string>* words) {
+  switch (value.kind()) {
+    case JsonValue::Kind::kString: AddWords(value.text(), words); break;
+    case JsonValue::Kind::kArray:
+      for (const JsonValue& item : value.items()) CollectWords(item, words);
+      break;
+    case JsonValue::Kind::kObject:
+      for (const auto& member : value.members()) CollectWords(member.second, words);
+      break;
+    default: break;
+  }
+}
+
+void IndexWords(char prefix, const JsonValue* value, const std::string& position,
+                const std::string& id, leveldb::WriteBatch* batch) {
+  if (value == nullptr) return;
+  std::set<std::string> words;
+  CollectWords(*value, &words);
+  for (const std::string& word : words) {
+    std::string key(1, prefix);
+    key += word;
+    key.push_back('\0');
+    key += position;
+    batch->Put(key, id);
+  }
+}
+
 }  // namespace
 
 struct BlockStore::Impl {
@@ -108,6 +160,32 @@ struct BlockStore::Impl {
     leveldb::Status status = db->Get(leveldb::ReadOptions(), key, &value);
     if (!status.ok()) return std::nullopt;
     return value;
+  }
+
+  // Ids under `prefix` for every word of `query` (all must match), oldest
+  // first, at most `limit`.
+  std::vector<std::string> Search(char prefix, std::string_view query, size_t limit) const {
+    std::set<std::string> words;
+    AddWords(query, &words);
+    std::vector<std::string> matches;
+    if (words.empty() || limit == 0) return matches;
+    std::vector<std::set<std::string>> others;
+    auto word = words.begin();
+    std::string first_prefix = std::string(1, prefix) + *word + '\0';
+    for (++word; word != words.end(); ++word) {
+      std::set<std::string>& ids = others.emplace_back();
+      Scan(std::string(1, prefix) + *word + '\0',
+           [&ids](std::string_view, std::string_view id) { ids.emplace(id); });
+      if (ids.empty()) return matches;
+    }
+    Scan(first_prefix, [&](std::string_view, std::string_view id) {
+      if (matches.size() >= limit) return;
+      for (const auto& ids : others) {
+        if (!ids.count(std::string(id))) return;
+      }
+      matches.emplace_back(id);
+    });
+    return matches;
   }
 
   // Calls `visit(key suffix, value)` for every key starting with `prefix`.
@@ -161,6 +239,11 @@ bool BlockStore::WriteBlock(const BlockWrite& block, std::string* error) {
     batch.Put(std::string(1, kTransactionPrefix) + tx.id, tx.raw);
     batch.Put(std::string(1, kLocationPrefix) + tx.id, position);
     batch.Put(std::string(1, kAssetPrefix) + tx.asset_id + position, tx.id);
+    if (tx.operation == Operation::kCreate) {
+      const JsonValue* asset = tx.document.Find("asset");
+      IndexWords(kAssetWordPrefix, asset ? asset->Find("data") : nullptr, position, tx.id, &batch);
+    }
+    IndexWords(kMetadataWordPrefix, tx.document.Find("metadata"), position, tx.id, &batch);
     for (uint32_t out = 0; out < tx.outputs.size(); ++out) {
       const Output& output = tx.outputs[out];
       std::string value;
@@ -271,6 +354,14 @@ std::vector<OwnedOutput> BlockStore::OutputsOfPublicKey(std::string_view public_
     output.spent = SpentBy(output.transaction_id, output.output_index).has_value();
   }
   return outputs;
+}
+
+std::vector<std::string> BlockStore::SearchAssets(std::string_view query, size_t limit) const {
+  return impl_->Search(kAssetWordPrefix, query, limit);
+}
+
+std::vector<std::string> BlockStore::SearchMetadata(std::string_view query, size_t limit) const {
+  return impl_->Search(kMetadataWordPrefix, query, limit);
 }
 
 bool BlockStore::HasTransaction(std::string_view id) const {

@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "ledger/committed_block.h"
+#include "ledger/json.h"
 #include "ledger/state.h"
 
 namespace ledger {
+
+inline constexpr size_t kMaxIndexedWordBytes = 64;
 
 // Where a committed transaction lives.
 struct TransactionLocation {
@@ -76,6 +79,14 @@ class BlockStore : public CommittedBlockSource, public LedgerView {
   std::vector<std::string> TransactionsOfAsset(std::string_view asset_id) const;
   // Outputs whose public_keys include `public_key`, in commit order.
   std::vector<OwnedOutput> OutputsOfPublicKey(std::string_view public_key) const;
+
+  // Full-text search: ids of the committed transactions whose asset data
+  // (CREATEs) or metadata contain every word of `query` in some string value
+  // (ignoring the case of ASCII letters), oldest first, at most `limit`. Words are runs of
+  // letters and digits (ASCII, plus any non-ASCII UTF-8), longer ones cut at
+  // kMaxIndexedWordBytes. An empty query matches nothing.
+  std::vector<std::string> SearchAssets(std::string_view query, size_t limit) const;
+  std::vector<std::string> SearchMetadata(std::string_view query, size_t limit) const;
 
   // LedgerView
   bool HasTransaction(std::string_view id) const override;

@@ -138,3 +138,39 @@ TEST(BlockStoreTest, ReadersSeeWholeBlocksWhileBlocksCommit) {
 
 }  // namespace
 }  // namespace ledger
+
+namespace ledger {
+namespace {
+
+TEST(BlockStoreSearchTest, FindsAssetsAndMetadataByAllWords) {
+  testing::TempDir dir;
+  std::string error;
+  auto store = BlockStore::Open(dir.path(), &error);
+  ASSERT_NE(store, nullptr) << error;
+  KeyPair a = testing::TestKey(1);
+  auto create = [&](const char* data_json, const char* metadata_json) {
+    std::string raw = testing::Signed(
+        MakeCreate({testing::Pub(a)}, testing::ParseOrDie(data_json),
+                   testing::ParseOrDie(metadata_json), {{{testing::Pub(a)}, 1}}),
+        {a});
+    return CheckStateless(raw)->transaction;
+  };
+  auto bike = create(R"({"name":"Red Bicycle","tags":["fast","ünïcode"]})", R"({"note":"sold today"})");
+  auto car = create(R"({"name":"red car","wheels":4})", R"({"note":"Bicycle rack"})");
+  auto plain = create("null", "null");
+  ASSERT_TRUE(store->WriteBlock({1, "h", {bike, car, plain}}, &error)) << error;
+
+  EXPECT_EQ(store->SearchAssets("red", 10), (std::vector<std::string>{bike->id, car->id}));
+  EXPECT_EQ(store->SearchAssets("RED bicycle", 10), (std::vector<std::string>{bike->id}));
+  EXPECT_EQ(store->SearchAssets("red", 1), (std::vector<std::string>{bike->id}));
+  EXPECT_EQ(store->SearchAssets("ünïCODE", 10), (std::vector<std::string>{bike->id}));
+  EXPECT_TRUE(store->SearchAssets("ÜNÏCODE", 10).empty()) << "only ASCII letters fold case";
+  EXPECT_TRUE(store->SearchAssets("wheels", 10).empty()) << "keys are not indexed";
+  EXPECT_TRUE(store->SearchAssets("red boat", 10).empty());
+  EXPECT_TRUE(store->SearchAssets("", 10).empty());
+  EXPECT_EQ(store->SearchMetadata("bicycle", 10), (std::vector<std::string>{car->id}));
+  EXPECT_EQ(store->SearchMetadata("sold", 10), (std::vector<std::string>{bike->id}));
+}
+
+}  // namespace
+}  // namespace ledger
