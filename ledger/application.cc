@@ -59,10 +59,12 @@ std::shared_ptr<const CheckedTransaction> Application::CheckStatelessCached(std:
 TxResult Application::CheckTx(std::string_view raw, bool recheck) {
   // A recheck finds its stateless result in the cache unless it was evicted,
   // in which case computing it again is the only correct answer.
-  (void)recheck;
   std::shared_ptr<const CheckedTransaction> checked = cache_.Check(raw);
   if (!checked->status.ok()) return TxResult{checked->status, nullptr};
-  return TxResult{CheckAgainstState(*checked, *store_), checked->transaction};
+  Status status = CheckAgainstState(*checked, *store_);
+  // A transaction that fails its recheck leaves the mempool for good.
+  if (recheck && !status.ok()) cache_.Erase(raw);
+  return TxResult{std::move(status), checked->transaction};
 }
 
 FinalizedBlock Application::FinalizeBlock(int64_t height, const std::vector<std::string>& txs) {

@@ -57,8 +57,10 @@ class Application {
   bool InitChain(const std::string& chain_id, int64_t initial_height,
                  const std::string& validators_json, std::string* error);
 
-  // Mempool admission against committed state. `recheck` reuses the cached
-  // stateless result and reruns only the stateful checks.
+  // Mempool admission against committed state. The stateless result comes
+  // from the cache, so a recheck reruns only the stateful checks; a recheck
+  // that fails also drops the cached entry, since the engine evicts the
+  // transaction.
   TxResult CheckTx(std::string_view raw, bool recheck = false);
 
   // Stateless checks only (parse, id, schema, signatures), cached. For the

@@ -302,6 +302,22 @@ TEST_F(ApplicationTest, PreCheckedBlockVerifiesNoSignature) {
   for (const TxResult& result : block.results) EXPECT_TRUE(result.status.ok());
 }
 
+TEST_F(ApplicationTest, FailedRecheckDropsTheCachedResult) {
+  KeyPair a = TestKey(1);
+  std::string create = Create(a);
+  ASSERT_TRUE(app_->CheckTx(create).status.ok());
+  size_t cached = app_->cache().size();
+  Commit(1, {Create(a, 1, 1)});
+  EXPECT_TRUE(app_->CheckTx(create, /*recheck=*/true).status.ok());
+  EXPECT_EQ(app_->cache().size(), cached);
+  Commit(2, {create});
+  ASSERT_TRUE(app_->CheckTx(create).status.code() == ErrorCode::kDuplicateTransaction);
+  size_t before = app_->cache().size();
+  EXPECT_EQ(app_->CheckTx(create, /*recheck=*/true).status.code(),
+            ErrorCode::kDuplicateTransaction);
+  EXPECT_EQ(app_->cache().size(), before - 1);
+}
+
 TEST_F(ApplicationTest, InitChainIsRemembered) {
   std::string error;
   ASSERT_TRUE(app_->InitChain("test-chain", 1, R"([{"power":10}])", &error)) << error;
