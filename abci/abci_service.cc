@@ -255,10 +255,11 @@ grpc::Status AbciService::CheckTx(grpc::ServerContext*, const pb::RequestCheckTx
 grpc::Status AbciService::PrepareProposal(grpc::ServerContext*,
                                           const pb::RequestPrepareProposal* request,
                                           pb::ResponsePrepareProposal* response) {
+  const int64_t budget = std::min(request->max_tx_bytes(), kMaxProposalBytes);
   int64_t total_bytes = 0;
   for (const std::string& tx : request->txs()) {
     total_bytes += ProtoSizeOfTx(tx);
-    if (total_bytes > request->max_tx_bytes()) break;
+    if (total_bytes > budget) break;
     if (static_cast<size_t>(response->txs_size()) == kMaxTxsPerProposal) break;
     response->add_txs(tx);
   }

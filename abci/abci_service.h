@@ -39,10 +39,13 @@ inline constexpr uint32_t kQueryBadTransactionId = 102;
 // The codespace of every non-zero code this service answers with.
 inline constexpr std::string_view kCodespace = "ledger";
 
-// CometBFT's gRPC client keeps grpc-go's default 4 MiB receive limit, so a
-// ResponseFinalizeBlock must stay below it. A proposal therefore holds at
-// most this many transactions: each result is bounded (event ~200 bytes, log
-// at most kMaxLogBytes), which keeps the response under ~3 MiB.
+// CometBFT's gRPC client keeps grpc-go's default 4 MiB receive limit for
+// every response. ResponsePrepareProposal carries the proposed txs, so a
+// proposal holds at most kMaxProposalBytes of them, whatever max_tx_bytes
+// allows. ResponseFinalizeBlock holds one result per tx; each is bounded
+// (event ~200 bytes, log at most kMaxLogBytes), so a proposal also holds at
+// most kMaxTxsPerProposal txs, which keeps that response under ~3 MiB.
+inline constexpr int64_t kMaxProposalBytes = (4 << 20) - (16 << 10);
 inline constexpr size_t kMaxTxsPerProposal = 8192;
 inline constexpr size_t kMaxLogBytes = 256;
 
@@ -87,7 +90,8 @@ class AbciService final : public tendermint::abci::ABCI::Service {
                        tendermint::abci::ResponseCheckTx* response) override;
 
   // Proposes the candidate transactions in order, stopping before the
-  // first that would exceed max_tx_bytes or kMaxTxsPerProposal.
+  // first that would exceed max_tx_bytes, kMaxProposalBytes or
+  // kMaxTxsPerProposal.
   grpc::Status PrepareProposal(grpc::ServerContext* context,
                                const tendermint::abci::RequestPrepareProposal* request,
                                tendermint::abci::ResponsePrepareProposal* response) override;

@@ -1,7 +1,8 @@
 // A gRPC server that serves one ABCI service on one address, sized for
 // CometBFT: large blocks and many concurrent CheckTx calls.
 //
-// Thread safety: Shutdown may be called from any thread, once.
+// Thread safety: call Shutdown from one thread; calls after the first do
+// nothing.
 #ifndef ABCI_SERVER_H_
 #define ABCI_SERVER_H_
 
@@ -38,8 +39,10 @@ class Server {
   // The port actually bound (differs from the address's when it said 0).
   int port() const { return port_; }
 
-  // Stops accepting calls, lets calls in flight finish until `deadline`
-  // (cancelling the rest), and returns when every handler has returned.
+  // Stops accepting calls and lets calls in flight answer until `deadline`;
+  // then cancels what remains and closes every connection (idle clients
+  // keep theirs open until then). Returns once every handler has returned,
+  // so the service and what it uses may be destroyed afterwards.
   void Shutdown(std::chrono::milliseconds deadline);
 
  private:

@@ -257,6 +257,17 @@ TEST_F(AbciServiceTest, PrepareProposalStopsAtMaxTxBytes) {
   EXPECT_EQ(response.txs(1), std::string(100, 'y'));
 }
 
+TEST_F(AbciServiceTest, PrepareProposalStaysWithinTheEnginesFourMebibyteReceiveLimit) {
+  pb::RequestPrepareProposal request;
+  request.set_max_tx_bytes(22020096);  // CometBFT's default block size
+  const std::string tx(1 << 20, 't');
+  for (int i = 0; i < 10; ++i) request.add_txs(tx);
+  pb::ResponsePrepareProposal response;
+  ASSERT_TRUE(service_->PrepareProposal(nullptr, &request, &response).ok());
+  EXPECT_EQ(response.txs_size(), 3);
+  EXPECT_LE(response.ByteSizeLong(), size_t{4} << 20);
+}
+
 TEST_F(AbciServiceTest, PrepareProposalCapsTheNumberOfTxs) {
   pb::RequestPrepareProposal request;
   request.set_max_tx_bytes(int64_t{1} << 30);
