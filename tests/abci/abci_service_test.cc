@@ -122,6 +122,30 @@ class AbciServiceTest : public ::testing::Test {
   std::vector<std::pair<abci::LogSeverity, std::string>> log_;
 };
 
+// The codes are a wire contract documented in docs/cometbft.md: clients and
+// CometBFT's tx_search results keep them, so they must never be renumbered.
+TEST(AbciCodesTest, CodesMatchTheDocumentedTable) {
+  const std::pair<ledger::ErrorCode, uint32_t> table[] = {
+      {ledger::ErrorCode::kOk, 0},
+      {ledger::ErrorCode::kMalformedTransaction, 1},
+      {ledger::ErrorCode::kInvalidHash, 2},
+      {ledger::ErrorCode::kSchemaValidationError, 3},
+      {ledger::ErrorCode::kInvalidSignature, 4},
+      {ledger::ErrorCode::kDuplicateTransaction, 5},
+      {ledger::ErrorCode::kInputDoesNotExist, 6},
+      {ledger::ErrorCode::kDoubleSpend, 7},
+      {ledger::ErrorCode::kAssetIdMismatch, 8},
+      {ledger::ErrorCode::kAmountError, 9},
+      {ledger::ErrorCode::kThresholdTooDeep, 10},
+  };
+  for (const auto& [code, number] : table) {
+    EXPECT_EQ(CodeOf(code), number) << ledger::ErrorName(code);
+  }
+  EXPECT_EQ(abci::kQueryUnknownPath, 100u);
+  EXPECT_EQ(abci::kQueryTransactionNotFound, 101u);
+  EXPECT_EQ(abci::kQueryBadTransactionId, 102u);
+}
+
 TEST_F(AbciServiceTest, EchoReturnsTheMessage) {
   pb::RequestEcho request;
   request.set_message("hello");
