@@ -6,13 +6,21 @@
 //   ledgerctl transfer (--seed HEX | --private-key B58)... --spend FILE:INDEX...
 //                    [--metadata JSON] --output KEY[,KEY...][:AMOUNT]...
 //   ledgerctl validate FILE|-
+//   ledgerctl post [--url URL] [--mode async|sync|commit] FILE|-
+//   ledgerctl get [--url URL] ID
+//   ledgerctl watch [--url WS_URL] [--from-height H] [--asset-id ID]
+//                   [--public-key KEY] [--operation OP] [--count N]
 #include <fstream>
 #include <iostream>
+#include <algorithm>
+#include <cstdlib>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli/node_client.h"
 #include "ledger/crypto.h"
 #include "ledger/json.h"
 #include "ledger/transaction.h"
@@ -44,6 +52,22 @@ commands:
   validate FILE|-
       Runs every check that needs no ledger state. Prints "valid <id>" and
       exits 0, or "<ErrorName>: <message>" and exits 1.
+
+  post [--url URL] [--mode async|sync|commit] FILE|-
+      Submits a transaction to a node (default URL http://127.0.0.1:9984,
+      mode async; commit waits until the block is durable). Prints the
+      node's answer; exits 0 when it accepted the transaction, 1 otherwise.
+
+  get [--url URL] ID
+      Prints the committed transaction ID as the node stores it.
+
+  watch [--url WS_URL] [--from-height H] [--asset-id ID] [--public-key KEY]
+        [--operation CREATE|TRANSFER] [--count N]
+      Subscribes to the node's event stream (default
+      ws://127.0.0.1:9985/api/v1/streams/valid_transactions) and prints one
+      JSON line per committed transaction; stops after N messages if given.
+
+The node URLs also come from LEDGERD_URL and LEDGERD_STREAM_URL.
 )";
 
 // Command-line failure: printed with the usage hint, exit status 2.
@@ -231,6 +255,125 @@ int Validate(const std::vector<std::string>& args) {
   return 0;
 }
 
+constexpr const char* kDefaultUrl = "http://127.0.0.1:9984";
+constexpr const char* kDefaultStreamUrl = "ws://127.0.0.1:9985/api/v1/streams/valid_transactions";
+
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+// Splits "--flag value" pairs off `args`; the rest stay positional.
+std::map<std::string, std::string> TakeFlags(std::vector<std::string>* args,
+                                             std::initializer_list<std::string> allowed) {
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args->size(); ++i) {
+    const std::string& arg = (*args)[i];
+    if (arg.rfind("--", 0) != 0 || arg == "-") {
+      positional.push_back(arg);
+      continue;
+    }
+    if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
+      throw UsageError{"unknown option " + arg};
+    }
+    if (i + 1 >= args->size()) throw UsageError{arg + " needs a value"};
+    flags[arg] = (*args)[++i];
+  }
+  *args = std::move(positional);
+  return flags;
+}
+
+cli::Endpoint NodeEndpoint(const std::map<std::string, std::string>& flags) {
+  std::string url = flags.count("--url") ? flags.at("--url") : EnvOr("LEDGERD_URL", kDefaultUrl);
+  cli::Endpoint endpoint;
+  std::string error;
+  if (!cli::ParseUrl(url, "http", &endpoint, &error)) throw UsageError{error};
+  if (endpoint.path.back() == '/') endpoint.path.pop_back();
+  return endpoint;
+}
+
+int PrintResponse(bool reached, const cli::HttpResponse& response, const std::string& error,
+                  int success_status) {
+  if (!reached) {
+    std::cerr << "ledgerctl: " << error << "\n";
+    return 1;
+  }
+  std::cout << response.body << (response.body.ends_with("\n") ? "" : "\n");
+  return response.status == success_status ? 0 : 1;
+}
+
+int Post(std::vector<std::string> args) {
+  auto flags = TakeFlags(&args, {"--url", "--mode"});
+  if (args.size() != 1) throw UsageError{"post takes one FILE or -"};
+  std::string mode = flags.count("--mode") ? flags["--mode"] : "async";
+  if (mode != "async" && mode != "sync" && mode != "commit") {
+    throw UsageError{"--mode must be async, sync or commit"};
+  }
+  cli::Endpoint endpoint = NodeEndpoint(flags);
+  std::string body = ReadFileOrStdin(args[0]);
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  cli::HttpResponse response;
+  std::string error;
+  bool reached = cli::HttpRequest(endpoint, "POST",
+                                  endpoint.path + "/api/v1/transactions?mode=" + mode, body,
+                                  std::chrono::seconds(60), &response, &error);
+  return PrintResponse(reached, response, error, 202);
+}
+
+int Get(std::vector<std::string> args) {
+  auto flags = TakeFlags(&args, {"--url"});
+  if (args.size() != 1) throw UsageError{"get takes one transaction id"};
+  cli::Endpoint endpoint = NodeEndpoint(flags);
+  cli::HttpResponse response;
+  std::string error;
+  bool reached = cli::HttpRequest(endpoint, "GET", endpoint.path + "/api/v1/transactions/" + args[0],
+                                  "", std::chrono::seconds(30), &response, &error);
+  return PrintResponse(reached, response, error, 200);
+}
+
+int Watch(std::vector<std::string> args) {
+  auto flags = TakeFlags(&args, {"--url", "--from-height", "--asset-id", "--public-key",
+                                 "--operation", "--count"});
+  if (!args.empty()) throw UsageError{"watch takes only options"};
+  std::string url = flags.count("--url") ? flags["--url"]
+                                         : EnvOr("LEDGERD_STREAM_URL", kDefaultStreamUrl);
+  cli::Endpoint endpoint;
+  std::string error;
+  if (!cli::ParseUrl(url, "ws", &endpoint, &error)) throw UsageError{error};
+  std::string query;
+  for (const auto& [flag, name] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"--from-height", "from_height"}, {"--asset-id", "asset_id"},
+           {"--public-key", "public_key"}, {"--operation", "operation"}}) {
+    if (!flags.count(flag)) continue;
+    const std::string& value = flags[flag];
+    if (value.find_first_of("&=?# %") != std::string::npos) {
+      throw UsageError{std::string(flag) + " has characters a query cannot carry"};
+    }
+    query.push_back(query.empty() && endpoint.path.find('?') == std::string::npos ? '?' : '&');
+    query.append(name).append("=").append(value);
+  }
+  endpoint.path += query;
+  long long remaining = -1;
+  if (flags.count("--count")) {
+    const std::string& count = flags["--count"];
+    if (count.empty() || count.size() > 12 ||
+        count.find_first_not_of("0123456789") != std::string::npos || std::stoll(count) == 0) {
+      throw UsageError{"--count must be a positive integer"};
+    }
+    remaining = std::stoll(count);
+  }
+  bool ok = cli::Watch(
+      endpoint,
+      [&remaining](const std::string& message) {
+        std::cout << message << std::endl;
+        return remaining < 0 || --remaining > 0;
+      },
+      &error);
+  if (!ok) std::cerr << "ledgerctl: " << error << "\n";
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -246,6 +389,9 @@ int main(int argc, char** argv) {
     if (command == "create") return Create(args);
     if (command == "transfer") return Transfer(args);
     if (command == "validate") return Validate(args);
+    if (command == "post") return Post(args);
+    if (command == "get") return Get(args);
+    if (command == "watch") return Watch(args);
     throw UsageError{"unknown command " + command};
   } catch (const UsageError& error) {
     std::cerr << "ledgerctl: " << error.message << "\n(run ledgerctl --help for usage)\n";
