@@ -1,0 +1,44 @@
+#include "api/reply.h"
+
+#include <nlohmann/json.hpp>
+
+namespace api {
+
+namespace http = boost::beast::http;
+
+Reply JsonReply(http::status status, std::string json) {
+  Reply reply;
+  reply.status = status;
+  reply.body = std::move(json);
+  return reply;
+}
+
+Reply ErrorReply(http::status status, std::string_view message) {
+  nlohmann::json body = {{"message", message}, {"status", static_cast<unsigned>(status)}};
+  // Replacing invalid UTF-8 (a client's percent-decoded path, say) keeps the
+  // body valid JSON instead of throwing.
+  return JsonReply(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string InvalidTransactionMessage(std::string_view error_name, std::string_view message) {
+  std::string text = error_name == "SchemaValidationError"
+                         ? std::string("Invalid transaction schema: ")
+                         : "Invalid transaction (" + std::string(error_name) + "): ";
+  text += message;
+  return text;
+}
+
+Response ToResponse(Reply reply, unsigned version, bool keep_alive, bool head) {
+  Response response(reply.status, version);
+  response.set(http::field::server, "ledgerd/" LEDGERD_VERSION);
+  response.set(http::field::access_control_allow_origin, "*");
+  if (!reply.body.empty()) response.set(http::field::content_type, reply.content_type);
+  for (auto& [field, value] : reply.headers) response.set(field, std::move(value));
+  response.keep_alive(keep_alive);
+  const size_t length = reply.body.size();
+  if (!head) response.body() = std::move(reply.body);
+  response.content_length(length);
+  return response;
+}
+
+}  // namespace api

@@ -1,0 +1,50 @@
+// What the API answers, before the transport turns it into an HTTP message,
+// and the one place that adds the headers every response carries.
+#ifndef API_REPLY_H_
+#define API_REPLY_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace api {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+inline constexpr std::string_view kJsonContentType = "application/json";
+
+// A status, a body and its type, and any headers particular to the answer
+// (Allow, CORS preflight). Plain value type.
+struct Reply {
+  boost::beast::http::status status = boost::beast::http::status::ok;
+  std::string body;
+  std::string content_type = std::string(kJsonContentType);
+  std::vector<std::pair<boost::beast::http::field, std::string>> headers;
+};
+
+// A JSON reply: `json` must already be a serialized JSON document.
+Reply JsonReply(boost::beast::http::status status, std::string json);
+
+// BigchainDB's error body: {"message": <message>, "status": <code>}.
+Reply ErrorReply(boost::beast::http::status status, std::string_view message);
+
+// BigchainDB's wording of a refused transaction: "Invalid transaction schema:
+// <message>" for a SchemaValidationError, otherwise "Invalid transaction
+// (<error_name>): <message>".
+std::string InvalidTransactionMessage(std::string_view error_name, std::string_view message);
+
+// The HTTP response for `reply`, with Access-Control-Allow-Origin: * (as
+// BigchainDB, every origin may read every answer), Server, Content-Type and
+// Content-Length. `head` keeps Content-Length but drops the body;
+// `keep_alive` false adds Connection: close.
+Response ToResponse(Reply reply, unsigned version, bool keep_alive, bool head);
+
+}  // namespace api
+
+#endif  // API_REPLY_H_
