@@ -76,11 +76,13 @@ std::string BoundedUtf8(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+// Standard Base64 with padding, as CometBFT shows validator keys. `bytes` is
+// a public key (32 or 33 bytes), far below EVP_EncodeBlock's int limit.
 std::string Base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int written =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(bytes.data()),
+                                      static_cast<int>(bytes.size()));
   out.resize(written);
   return out;
 }
