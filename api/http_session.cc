@@ -1,11 +1,11 @@
 #include "api/http_session.h"
 
-#include <array>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -62,7 +62,31 @@ void HttpSession::DoRead() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits_->header_limit));
   parser_->body_limit(limits_->body_limit);
+  // One deadline for the whole request, head and body.
   stream_.expires_after(limits_->read_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&HttpSession::OnReadHeader,
+                                                    shared_from_this()));
+}
+
+void HttpSession::OnReadHeader(beast::error_code ec, size_t bytes) {
+  if (ec) return OnRead(ec, bytes);
+  if (admitted_ && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    continue_ = {http::status::continue_, parser_->get().version()};
+    http::async_write(stream_, continue_,
+                      beast::bind_front_handler(&HttpSession::OnContinueSent,
+                                                shared_from_this()));
+    return;
+  }
+  ReadBody();
+}
+
+void HttpSession::OnContinueSent(beast::error_code ec, size_t bytes) {
+  if (ec) return OnRead(ec, bytes);
+  ReadBody();
+}
+
+void HttpSession::ReadBody() {
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
 }

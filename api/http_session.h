@@ -13,6 +13,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -59,6 +60,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void DoRead();
+  void OnReadHeader(boost::beast::error_code ec, size_t bytes);
+  void OnContinueSent(boost::beast::error_code ec, size_t bytes);
+  void ReadBody();
   void OnRead(boost::beast::error_code ec, size_t bytes);
   // Sends `reply` for a request of HTTP `version`; `keep_alive` false ends
   // the connection after it.
@@ -82,6 +86,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool closing_ = false;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::optional<Response> response_;  // the one being written
+  // "100 Continue", for clients that wait for it before sending a body (curl
+  // does above 1 KiB).
+  boost::beast::http::response<boost::beast::http::empty_body> continue_;
 };
 
 }  // namespace api

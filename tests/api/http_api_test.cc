@@ -601,6 +601,21 @@ TEST_F(HttpApiTest, HeadersOverLimitAre431) {
   EXPECT_EQ(JsonBody(response)["status"], 431);
 }
 
+TEST_F(HttpApiTest, ExpectContinueGetsAnInterimAnswer) {
+  // curl sends "Expect: 100-continue" for bodies over 1 KiB and waits for
+  // the interim answer before sending the body.
+  const std::string tx = Create(TestKey(1));
+  HttpClient client = Client();
+  client.WriteRaw("POST /api/v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Expect: 100-continue\r\nContent-Length: " +
+                  std::to_string(tx.size()) + "\r\n\r\n");
+  EXPECT_EQ(client.Read().result_int(), 100);
+  client.WriteRaw(tx);
+  ClientResponse response = client.Read();
+  EXPECT_EQ(response.result_int(), 202) << response.body();
+  EXPECT_EQ(response.body(), tx);
+}
+
 TEST_F(HttpApiTest, GarbageRequestIs400) {
   HttpClient client = Client();
   client.WriteRaw("NOT HTTP AT ALL\r\n\r\n");
