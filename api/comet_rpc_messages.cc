@@ -107,22 +107,23 @@ SubmitResult InterpretBroadcastReply(BroadcastMode mode, unsigned http_status,
                                      std::string_view body) {
   json reply = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded() || !reply.is_object()) {
-    return SubmitResult::Failure(SubmitOutcome::kEngineError,
-                                 "CometBFT answered HTTP " + std::to_string(http_status) +
-                                     " without a JSON-RPC body");
+    return SubmitResult::Failure(
+        SubmitOutcome::kEngineError,
+        "CometBFT answered HTTP " + std::to_string(http_status) + " without a JSON-RPC body");
   }
   if (auto error = reply.find("error"); error != reply.end() && !error->is_null()) {
     return InterpretError(error->is_object() ? *error : json::object());
   }
   auto result = reply.find("result");
   if (result == reply.end() || !result->is_object()) {
-    return SubmitResult::Failure(SubmitOutcome::kEngineError,
-                                 "CometBFT answered HTTP " + std::to_string(http_status) +
-                                     " with neither result nor error");
+    return SubmitResult::Failure(
+        SubmitOutcome::kEngineError,
+        "CometBFT answered HTTP " + std::to_string(http_status) + " with neither result nor error");
   }
   if (mode != BroadcastMode::kCommit) {
     if (CodeOf(*result) != 0) {
-      return SubmitResult::Failure(SubmitOutcome::kRejected, RefusalMessage(*result, kRefusedByCheckTx));
+      return SubmitResult::Failure(SubmitOutcome::kRejected,
+                                   RefusalMessage(*result, kRefusedByCheckTx));
     }
     return SubmitResult::Accepted();
   }
@@ -136,10 +137,12 @@ SubmitResult InterpretBroadcastReply(BroadcastMode mode, unsigned http_status,
                                  RefusalMessage(section("check_tx"), kRefusedByCheckTx));
   }
   // tx_result since v0.38 (FinalizeBlock), deliver_tx before.
-  const json& executed = result->contains("tx_result") ? section("tx_result") : section("deliver_tx");
+  const json& executed =
+      result->contains("tx_result") ? section("tx_result") : section("deliver_tx");
   if (CodeOf(executed) != 0) {
-    return SubmitResult::Failure(SubmitOutcome::kRejected,
-                                 RefusalMessage(executed, "Transaction failed when its block executed"));
+    return SubmitResult::Failure(
+        SubmitOutcome::kRejected,
+        RefusalMessage(executed, "Transaction failed when its block executed"));
   }
   return SubmitResult::Accepted();
 }

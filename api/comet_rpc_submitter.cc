@@ -1,13 +1,11 @@
 #include "api/comet_rpc_submitter.h"
 
-#include <atomic>
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
 #include <deque>
 #include <mutex>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/error.hpp>
-#include <boost/beast/core/error.hpp>
 
 #include "api/comet_rpc_messages.h"
 #include "api/rpc_connection.h"
@@ -88,8 +86,7 @@ class CometRpcSubmitter::Pool : public std::enable_shared_from_this<Pool> {
     raw->Post(std::move(body), timeout,
               [self = shared_from_this(), connection = std::move(connection),
                submission = std::move(submission)](RpcExchange exchange) mutable {
-                self->OnExchange(std::move(connection), std::move(submission),
-                                 std::move(exchange));
+                self->OnExchange(std::move(connection), std::move(submission), std::move(exchange));
               });
   }
 
@@ -101,10 +98,9 @@ class CometRpcSubmitter::Pool : public std::enable_shared_from_this<Pool> {
       Send(std::move(connection), std::move(submission));
       return;
     }
-    SubmitResult result = exchange.error
-                              ? NetworkFailure(exchange, submission.mode)
-                              : InterpretBroadcastReply(submission.mode, exchange.status,
-                                                        exchange.body);
+    SubmitResult result =
+        exchange.error ? NetworkFailure(exchange, submission.mode)
+                       : InterpretBroadcastReply(submission.mode, exchange.status, exchange.body);
     Release(std::move(connection));
     submission.done(std::move(result));
   }
@@ -133,29 +129,30 @@ class CometRpcSubmitter::Pool : public std::enable_shared_from_this<Pool> {
     const bool connecting = exchange.phase == RpcExchange::Phase::kConnect;
     if (ec == beast::error::timeout) {
       if (connecting) {
-        return SubmitResult::Failure(
-            SubmitOutcome::kTimeout, "CometBFT RPC at " + endpoint_.url +
+        return SubmitResult::Failure(SubmitOutcome::kTimeout,
+                                     "CometBFT RPC at " + endpoint_.url +
                                          " did not accept a connection within " +
                                          std::to_string(options_.connect_timeout.count()) + " ms");
       }
       if (mode == BroadcastMode::kCommit) {
-        return SubmitResult::Failure(
-            SubmitOutcome::kTimeout,
-            "Transaction was not committed within " +
-                std::to_string(options_.commit_timeout.count()) + " ms; it may still be");
+        return SubmitResult::Failure(SubmitOutcome::kTimeout,
+                                     "Transaction was not committed within " +
+                                         std::to_string(options_.commit_timeout.count()) +
+                                         " ms; it may still be");
       }
       return SubmitResult::Failure(SubmitOutcome::kTimeout,
                                    "No answer from CometBFT RPC at " + endpoint_.url + " within " +
                                        std::to_string(options_.request_timeout.count()) + " ms");
     }
     if (ec == net::error::connection_refused) {
-      return SubmitResult::Failure(SubmitOutcome::kEngineError,
-                                   "CometBFT RPC at " + endpoint_.url +
-                                       " refused the connection; is CometBFT running?");
+      return SubmitResult::Failure(
+          SubmitOutcome::kEngineError,
+          "CometBFT RPC at " + endpoint_.url + " refused the connection; is CometBFT running?");
     }
-    return SubmitResult::Failure(SubmitOutcome::kEngineError,
-                                 std::string(connecting ? "Cannot connect to" : "Lost connection to") +
-                                     " CometBFT RPC at " + endpoint_.url + ": " + ec.message());
+    return SubmitResult::Failure(
+        SubmitOutcome::kEngineError,
+        std::string(connecting ? "Cannot connect to" : "Lost connection to") + " CometBFT RPC at " +
+            endpoint_.url + ": " + ec.message());
   }
 
   net::io_context& io_context_;
@@ -186,10 +183,8 @@ CometRpcSubmitter::CometRpcSubmitter(std::shared_ptr<Pool> pool) : pool_(std::mo
 CometRpcSubmitter::~CometRpcSubmitter() { pool_->Stop(); }
 
 void CometRpcSubmitter::Submit(std::string tx, BroadcastMode mode, SubmitCallback done) {
-  static std::atomic<uint64_t> next_id{1};
-  pool_->Submit(PendingSubmission{
-      BroadcastRequestBody(tx, mode, next_id.fetch_add(1, std::memory_order_relaxed)), mode,
-      std::move(done)});
+  const uint64_t id = next_request_id_.fetch_add(1, std::memory_order_relaxed);
+  pool_->Submit(PendingSubmission{BroadcastRequestBody(tx, mode, id), mode, std::move(done)});
 }
 
 }  // namespace api

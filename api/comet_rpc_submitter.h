@@ -2,12 +2,13 @@
 #ifndef API_COMET_RPC_SUBMITTER_H_
 #define API_COMET_RPC_SUBMITTER_H_
 
+#include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "api/transaction_submitter.h"
 
@@ -61,6 +62,7 @@ class CometRpcSubmitter : public TransactionSubmitter {
   explicit CometRpcSubmitter(std::shared_ptr<Pool> pool);
 
   std::shared_ptr<Pool> pool_;
+  std::atomic<uint64_t> next_request_id_{1};  // JSON-RPC "id"
 };
 
 }  // namespace api

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "ledger/crypto.h"
 #include "ledger/json.h"
@@ -63,16 +62,20 @@ Reply MissingParameter(std::string_view name) {
 
 Reply NotFound() { return ErrorReply(http::status::not_found, "Not found"); }
 
+// Serializes `value`, replacing invalid UTF-8 (from configured strings)
+// instead of throwing on a server thread.
+std::string Dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json V1Links(std::string_view prefix, const EndpointSettings& settings) {
-  auto link = [&](std::string_view resource) { return std::string(prefix) + std::string(resource); };
-  return {{"docs", settings.docs_url},
-          {"transactions", link("transactions/")},
-          {"assets", link("assets/")},
-          {"metadata", link("metadata/")},
-          {"outputs", link("outputs/")},
-          {"blocks", link("blocks/")},
-          {"validators", link("validators")},
-          {"streams", settings.streams_url}};
+  auto link = [&](std::string_view resource) {
+    return std::string(prefix) + std::string(resource);
+  };
+  return {{"docs", settings.docs_url},        {"transactions", link("transactions/")},
+          {"assets", link("assets/")},        {"metadata", link("metadata/")},
+          {"outputs", link("outputs/")},      {"blocks", link("blocks/")},
+          {"validators", link("validators")}, {"streams", settings.streams_url}};
 }
 
 }  // namespace
@@ -91,11 +94,11 @@ Reply Endpoints::Root() const {
                          {"docs", settings_.docs_url},
                          {"software", "ledgerd"},
                          {"version", settings_.version}};
-  return JsonReply(http::status::ok, root.dump());
+  return JsonReply(http::status::ok, Dump(root));
 }
 
 Reply Endpoints::ApiV1Root() const {
-  return JsonReply(http::status::ok, V1Links(kV1Prefix, settings_).dump());
+  return JsonReply(http::status::ok, Dump(V1Links(kV1Prefix, settings_)));
 }
 
 void Endpoints::PostTransaction(const RequestTarget& target, std::string body, Respond respond) {
@@ -123,20 +126,19 @@ void Endpoints::PostTransaction(const RequestTarget& target, std::string body, R
 
   std::string accepted_body = body;
   const auto started = std::chrono::steady_clock::now();
-  submitter_.Submit(
-      std::move(body), mode,
-      [respond = std::move(respond), accepted_body = std::move(accepted_body), mode,
-       metrics = metrics_, started](SubmitResult result) mutable {
-        if (!result.ok()) {
-          respond(ErrorReply(static_cast<http::status>(HttpStatusOf(result.outcome)),
-                             result.message));
-          return;
-        }
-        if (mode == BroadcastMode::kCommit) {
-          metrics->ObserveCommitWait(std::chrono::steady_clock::now() - started);
-        }
-        respond(JsonReply(http::status::accepted, std::move(accepted_body)));
-      });
+  submitter_.Submit(std::move(body), mode,
+                    [respond = std::move(respond), accepted_body = std::move(accepted_body), mode,
+                     metrics = metrics_, started](SubmitResult result) mutable {
+                      if (!result.ok()) {
+                        respond(ErrorReply(static_cast<http::status>(HttpStatusOf(result.outcome)),
+                                           result.message));
+                        return;
+                      }
+                      if (mode == BroadcastMode::kCommit) {
+                        metrics->ObserveCommitWait(std::chrono::steady_clock::now() - started);
+                      }
+                      respond(JsonReply(http::status::accepted, std::move(accepted_body)));
+                    });
 }
 
 Reply Endpoints::GetTransaction(std::string_view id) const {
@@ -162,7 +164,8 @@ Reply Endpoints::ListTransactions(const RequestTarget& target) const {
     std::transform(upper.begin(), upper.end(), upper.begin(),
                    [](char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; });
     operation = ledger::ParseOperation(upper);
-    if (!operation) return BadParameter("operation", "Operation must be \"CREATE\" or \"TRANSFER\"");
+    if (!operation)
+      return BadParameter("operation", "Operation must be \"CREATE\" or \"TRANSFER\"");
   }
   bool last_only = false;
   if (std::optional<std::string_view> text = target.Param("last_tx")) {
@@ -193,7 +196,8 @@ Reply Endpoints::ListOutputs(const RequestTarget& target) const {
   std::optional<bool> spent;
   if (std::optional<std::string_view> text = target.Param("spent")) {
     spent = ParseBool(*text);
-    if (!spent) return BadParameter("spent", "Boolean value must be \"true\" or \"false\" (lowercase)");
+    if (!spent)
+      return BadParameter("spent", "Boolean value must be \"true\" or \"false\" (lowercase)");
   }
 
   nlohmann::json outputs = nlohmann::json::array();
@@ -202,13 +206,14 @@ Reply Endpoints::ListOutputs(const RequestTarget& target) const {
     outputs.push_back(
         {{"transaction_id", output.transaction_id}, {"output_index", output.output_index}});
   }
-  return JsonReply(http::status::ok, outputs.dump());
+  return JsonReply(http::status::ok, Dump(outputs));
 }
 
 Reply Endpoints::GetBlock(std::string_view height_text) const {
   std::optional<int64_t> height = ParseDigits<int64_t>(height_text);
   if (!height || *height <= 0) {
-    return ErrorReply(http::status::bad_request, "Invalid block height: expected a positive integer");
+    return ErrorReply(http::status::bad_request,
+                      "Invalid block height: expected a positive integer");
   }
   std::optional<ledger::CommittedBlock> block = store_.BlockAt(*height);
   if (!block) return NotFound();
@@ -261,8 +266,7 @@ Reply Endpoints::Search(const RequestTarget& target, SearchField field) const {
     std::optional<std::string> raw = store_.GetTransaction(id);
     ledger::JsonValue document;
     if (!raw || !ledger::ParseJson(*raw, &document).ok()) continue;
-    const ledger::JsonValue* value =
-        assets ? document.Find("asset") : document.Find("metadata");
+    const ledger::JsonValue* value = assets ? document.Find("asset") : document.Find("metadata");
     if (value && assets) value = value->Find("data");
     if (!value) continue;
     if (body.size() > 1) body += ',';
@@ -279,7 +283,7 @@ Reply Endpoints::Search(const RequestTarget& target, SearchField field) const {
 
 Reply Endpoints::Health() const {
   nlohmann::json health = {{"status", "ok"}, {"height", store_.LastHeight()}};
-  return JsonReply(http::status::ok, health.dump());
+  return JsonReply(http::status::ok, Dump(health));
 }
 
 Reply Endpoints::PrometheusMetrics() const {

@@ -22,9 +22,9 @@ namespace api {
 
 // What the endpoints say about the node itself.
 struct EndpointSettings {
-  std::string version;      // "version" of GET /
-  std::string docs_url;     // "docs" of GET / and GET /api/v1/
-  std::string streams_url;  // "streams": the advertised WebSocket URL
+  std::string version;               // "version" of GET /
+  std::string docs_url;              // "docs" of GET / and GET /api/v1/
+  std::string streams_url;           // "streams": the advertised WebSocket URL
   size_t max_search_results = 1000;  // default and cap of `limit` for search
 };
 

@@ -1,9 +1,8 @@
 #include "api/http_api.h"
 
-#include <utility>
-
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <utility>
 
 #include "api/endpoints.h"
 #include "api/listener.h"
@@ -32,8 +31,7 @@ bool SplitHostPort(std::string_view address, std::string* host, std::string* por
 
 // The endpoint `address` names. Returns false with `*error` if it is
 // malformed or its host does not resolve.
-bool ResolveListenAddress(const std::string& address, tcp::endpoint* endpoint,
-                          std::string* error) {
+bool ResolveListenAddress(const std::string& address, tcp::endpoint* endpoint, std::string* error) {
   std::string host, port;
   if (!SplitHostPort(address, &host, &port)) {
     *error = "listen address \"" + address + "\" is not host:port";
@@ -44,8 +42,8 @@ bool ResolveListenAddress(const std::string& address, tcp::endpoint* endpoint,
   boost::system::error_code ec;
   auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    *error = "cannot resolve listen address \"" + address + "\": " +
-             (ec ? ec.message() : std::string("no address"));
+    *error = "cannot resolve listen address \"" + address +
+             "\": " + (ec ? ec.message() : std::string("no address"));
     return false;
   }
   *endpoint = results.begin()->endpoint();
@@ -58,19 +56,17 @@ bool ResolveListenAddress(const std::string& address, tcp::endpoint* endpoint,
 // by shared_ptr, so destroying the HttpApi never pulls anything from under a
 // handler still queued on the io_context.
 struct HttpApi::Shared {
-  Shared(ledger::Application& app, const ledger::BlockStore& store,
-         TransactionSubmitter& submitter, std::shared_ptr<Metrics> metrics,
-         const HttpApiOptions& options)
+  Shared(ledger::Application& app, const ledger::BlockStore& store, TransactionSubmitter& submitter,
+         std::shared_ptr<Metrics> metrics, const HttpApiOptions& options)
       : router(std::make_shared<Router>(std::make_shared<Endpoints>(
             app, store, submitter, std::move(metrics),
             EndpointSettings{options.version.empty() ? LEDGERD_VERSION : options.version,
                              options.docs_url, options.advertised_ws_url,
                              options.max_search_results}))),
         connections(std::make_shared<OpenConnections>(options.max_connections)),
-        limits(std::make_shared<SessionLimits>(SessionLimits{options.body_limit,
-                                                             options.header_limit,
-                                                             options.read_timeout,
-                                                             options.write_timeout})) {}
+        limits(std::make_shared<SessionLimits>(
+            SessionLimits{options.body_limit, options.header_limit, options.read_timeout,
+                          options.write_timeout})) {}
 
   std::shared_ptr<Router> router;
   std::shared_ptr<OpenConnections> connections;
@@ -88,8 +84,7 @@ HttpApi::HttpApi(net::io_context& io_context, ledger::Application& app,
   metrics_->AddSampled("ledgerd_height", "Height of the last committed block.", MetricType::kGauge,
                        [&store] { return static_cast<double>(store.LastHeight()); });
   metrics_->AddSampled("ledgerd_http_connections", "HTTP connections being served.",
-                       MetricType::kGauge,
-                       [connections = shared_->connections] {
+                       MetricType::kGauge, [connections = shared_->connections] {
                          return static_cast<double>(connections->admitted());
                        });
 }

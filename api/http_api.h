@@ -2,6 +2,7 @@
 #ifndef API_HTTP_API_H_
 #define API_HTTP_API_H_
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -9,8 +10,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
 
 #include "api/metrics.h"
 #include "api/transaction_submitter.h"

@@ -1,7 +1,5 @@
 #include "api/http_session.h"
 
-#include <utility>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -9,6 +7,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <utility>
 
 namespace api {
 namespace {
@@ -64,9 +63,9 @@ void HttpSession::DoRead() {
   parser_->body_limit(limits_->body_limit);
   // One deadline for the whole request, head and body.
   stream_.expires_after(limits_->read_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&HttpSession::OnReadHeader,
-                                                    shared_from_this()));
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&HttpSession::OnReadHeader, shared_from_this()));
 }
 
 void HttpSession::OnReadHeader(beast::error_code ec, size_t bytes) {
@@ -74,8 +73,7 @@ void HttpSession::OnReadHeader(beast::error_code ec, size_t bytes) {
   if (admitted_ && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
     continue_ = {http::status::continue_, parser_->get().version()};
     http::async_write(stream_, continue_,
-                      beast::bind_front_handler(&HttpSession::OnContinueSent,
-                                                shared_from_this()));
+                      beast::bind_front_handler(&HttpSession::OnContinueSent, shared_from_this()));
     return;
   }
   ReadBody();
@@ -100,9 +98,9 @@ void HttpSession::OnRead(beast::error_code ec, size_t) {
     return;
   }
   if (ec == http::error::body_limit) {
-    Answer(ErrorReply(http::status::payload_too_large,
-                      "Request body too large (limit " + std::to_string(limits_->body_limit) +
-                          " bytes)"),
+    Answer(ErrorReply(
+               http::status::payload_too_large,
+               "Request body too large (limit " + std::to_string(limits_->body_limit) + " bytes)"),
            11, /*keep_alive=*/false, /*head=*/false);
     return;
   }
@@ -126,20 +124,19 @@ void HttpSession::OnRead(beast::error_code ec, size_t) {
   const bool keep_alive = request.keep_alive() && admitted_;
   const bool head = request.method() == http::verb::head;
   if (!admitted_) {
-    Answer(ErrorReply(http::status::service_unavailable,
-                      "Too many connections; try again later"),
+    Answer(ErrorReply(http::status::service_unavailable, "Too many connections; try again later"),
            version, /*keep_alive=*/false, head);
     return;
   }
-  router_->Route(std::move(request), [self = shared_from_this(), version, keep_alive,
-                                      head](Reply reply) mutable {
-    // The answer may come from any thread (the submitter's); back to the
-    // strand. Posting also keeps a synchronous answer from nesting in OnRead.
-    net::post(self->stream_.get_executor(),
-              [self, reply = std::move(reply), version, keep_alive, head]() mutable {
-                self->Answer(std::move(reply), version, keep_alive, head);
-              });
-  });
+  router_->Route(std::move(request),
+                 [self = shared_from_this(), version, keep_alive, head](Reply reply) mutable {
+                   // The answer may come from any thread (the submitter's); back to the
+                   // strand. Posting also keeps a synchronous answer from nesting in OnRead.
+                   net::post(self->stream_.get_executor(),
+                             [self, reply = std::move(reply), version, keep_alive, head]() mutable {
+                               self->Answer(std::move(reply), version, keep_alive, head);
+                             });
+                 });
 }
 
 void HttpSession::Answer(Reply reply, unsigned version, bool keep_alive, bool head) {
@@ -147,9 +144,9 @@ void HttpSession::Answer(Reply reply, unsigned version, bool keep_alive, bool he
   metrics_->CountResponse(static_cast<unsigned>(reply.status));
   response_ = ToResponse(std::move(reply), version, keep_alive, head);
   stream_.expires_after(limits_->write_timeout);
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(),
-                                              keep_alive));
+  http::async_write(
+      stream_, *response_,
+      beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(), keep_alive));
 }
 
 void HttpSession::OnWrite(bool keep_alive, beast::error_code ec, size_t) {
@@ -171,9 +168,9 @@ void HttpSession::LingerThenClose() {
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
   stream_.expires_after(kLingerTime);
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(64 * 1024),
-                          beast::bind_front_handler(&HttpSession::OnLingerRead,
-                                                    shared_from_this()));
+  stream_.async_read_some(
+      buffer_.prepare(64 * 1024),
+      beast::bind_front_handler(&HttpSession::OnLingerRead, shared_from_this()));
 }
 
 void HttpSession::OnLingerRead(beast::error_code ec, size_t) {
@@ -183,9 +180,9 @@ void HttpSession::OnLingerRead(beast::error_code ec, size_t) {
     return;
   }
   // The deadline set in LingerThenClose still runs: keep discarding.
-  stream_.async_read_some(buffer_.prepare(64 * 1024),
-                          beast::bind_front_handler(&HttpSession::OnLingerRead,
-                                                    shared_from_this()));
+  stream_.async_read_some(
+      buffer_.prepare(64 * 1024),
+      beast::bind_front_handler(&HttpSession::OnLingerRead, shared_from_this()));
 }
 
 }  // namespace api

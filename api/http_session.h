@@ -4,11 +4,6 @@
 #ifndef API_HTTP_SESSION_H_
 #define API_HTTP_SESSION_H_
 
-#include <chrono>
-#include <cstddef>
-#include <memory>
-#include <optional>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -16,6 +11,10 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
 
 #include "api/metrics.h"
 #include "api/open_connections.h"

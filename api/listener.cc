@@ -1,12 +1,11 @@
 #include "api/listener.h"
 
-#include <chrono>
-#include <utility>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <chrono>
+#include <utility>
 
 namespace api {
 namespace {
@@ -95,8 +94,8 @@ void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
     DoAccept();
     return;
   }
-  auto session = std::make_shared<HttpSession>(std::move(socket), router_, metrics_, limits_,
-                                               connections_);
+  auto session =
+      std::make_shared<HttpSession>(std::move(socket), router_, metrics_, limits_, connections_);
   const OpenConnections::Admission admission = connections_->Add(session);
   if (admission != OpenConnections::Admission::kClosed) session->Run(admission);
   DoAccept();

@@ -2,16 +2,15 @@
 #ifndef API_LISTENER_H_
 #define API_LISTENER_H_
 
-#include <functional>
-#include <memory>
-#include <string>
-#include <string_view>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/error.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
 
 #include "api/http_session.h"
 #include "api/metrics.h"
@@ -27,8 +26,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // `log` receives one line per unexpected accept failure; may be null.
   Listener(boost::asio::io_context& io_context, std::shared_ptr<Router> router,
            std::shared_ptr<Metrics> metrics, std::shared_ptr<const SessionLimits> limits,
-           std::shared_ptr<OpenConnections> connections,
-           std::function<void(std::string_view)> log);
+           std::shared_ptr<OpenConnections> connections, std::function<void(std::string_view)> log);
 
   // Binds and listens on `endpoint`. Returns false with `*error` if the
   // address cannot be used (in use, not local, no permission).

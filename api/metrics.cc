@@ -9,9 +9,8 @@ namespace {
 
 // Names this class renders itself; AddSampled must not shadow them.
 constexpr std::string_view kBuiltInNames[] = {
-    "ledgerd_http_requests_total", "ledgerd_check_tx_total",
-    "ledgerd_blocks_committed_total", "ledgerd_transactions_committed_total",
-    "ledgerd_http_commit_wait_seconds"};
+    "ledgerd_http_requests_total", "ledgerd_check_tx_total", "ledgerd_blocks_committed_total",
+    "ledgerd_transactions_committed_total", "ledgerd_http_commit_wait_seconds"};
 
 bool IsMetricName(std::string_view name) {
   if (name.empty()) return false;
@@ -134,10 +133,10 @@ std::string Metrics::RenderPrometheus() const {
                "counter");
   for (size_t code = 0; code < kErrorCodes; ++code) {
     const auto error = static_cast<ledger::ErrorCode>(code);
-    std::string labels = error == ledger::ErrorCode::kOk
-                             ? std::string("{result=\"accepted\"}")
-                             : "{result=\"rejected\",error=\"" +
-                                   std::string(ledger::ErrorName(error)) + "\"}";
+    std::string labels =
+        error == ledger::ErrorCode::kOk
+            ? std::string("{result=\"accepted\"}")
+            : "{result=\"rejected\",error=\"" + std::string(ledger::ErrorName(error)) + "\"}";
     AppendSample(&out, "ledgerd_check_tx_total", labels,
                  std::to_string(check_tx_by_code_[code].load(std::memory_order_relaxed)));
   }
@@ -147,8 +146,8 @@ std::string Metrics::RenderPrometheus() const {
   for (unsigned status = 100; status < kMaxStatus; ++status) {
     const uint64_t count = responses_with_status(status);
     if (count == 0) continue;
-    AppendSample(&out, "ledgerd_http_requests_total",
-                 "{code=\"" + std::to_string(status) + "\"}", std::to_string(count));
+    AppendSample(&out, "ledgerd_http_requests_total", "{code=\"" + std::to_string(status) + "\"}",
+                 std::to_string(count));
   }
 
   AppendHeader(&out, "ledgerd_http_commit_wait_seconds",

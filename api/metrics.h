@@ -72,8 +72,8 @@ class Metrics : public ledger::BlockObserver {
       static_cast<size_t>(ledger::ErrorCode::kThresholdTooDeep) + 1;
   // Upper bounds (seconds) of the commit-wait histogram's buckets; +Inf is
   // implied.
-  static constexpr std::array<double, 10> kCommitWaitBuckets = {
-      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  static constexpr std::array<double, 10> kCommitWaitBuckets = {0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                0.5,  1,     2.5,  5,   10};
 
   std::array<std::atomic<uint64_t>, kMaxStatus> responses_by_status_{};
   std::array<std::atomic<uint64_t>, kErrorCodes> check_tx_by_code_{};

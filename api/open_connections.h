@@ -21,7 +21,7 @@ class OpenConnections {
   explicit OpenConnections(size_t max_admitted) : max_admitted_(max_admitted) {}
 
   enum class Admission {
-    kAdmitted,  // within the limit: serve it
+    kAdmitted,   // within the limit: serve it
     kOverLimit,  // too many: answer 503 and close
     kClosed,     // CloseAll was called: close the socket at once
   };
@@ -44,8 +44,7 @@ class OpenConnections {
   mutable std::mutex mutex_;
   bool closed_ GUARDED_BY(mutex_) = false;
   size_t admitted_ GUARDED_BY(mutex_) = 0;
-  std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions_
-      GUARDED_BY(mutex_);
+  std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions_ GUARDED_BY(mutex_);
 };
 
 }  // namespace api

@@ -98,8 +98,8 @@ void Router::Route(Request request, Respond respond) {
     respond(std::move(preflight));
     return;
   }
-  Reply not_allowed =
-      ErrorReply(http::status::method_not_allowed, "The method is not allowed for the requested URL.");
+  Reply not_allowed = ErrorReply(http::status::method_not_allowed,
+                                 "The method is not allowed for the requested URL.");
   not_allowed.headers.emplace_back(http::field::allow, allowed);
   respond(std::move(not_allowed));
 }

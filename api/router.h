@@ -3,12 +3,11 @@
 #ifndef API_ROUTER_H_
 #define API_ROUTER_H_
 
+#include <boost/beast/http/verb.hpp>
 #include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
-
-#include <boost/beast/http/verb.hpp>
 
 #include "api/endpoints.h"
 #include "api/reply.h"

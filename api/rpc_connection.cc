@@ -1,14 +1,13 @@
 #include "api/rpc_connection.h"
 
-#include <charconv>
-#include <utility>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
+#include <utility>
 
 namespace api {
 namespace {
@@ -44,7 +43,8 @@ std::optional<RpcEndpoint> ParseRpcUrl(std::string_view url, std::string* error)
   std::string_view port = "80";
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
-    if (close == std::string_view::npos) host = {};
+    if (close == std::string_view::npos)
+      host = {};
     else {
       host = authority.substr(1, close - 1);
       std::string_view after = authority.substr(close + 1);
@@ -96,9 +96,8 @@ void RpcConnection::Post(std::string json_body, std::chrono::milliseconds timeou
       return;
     }
     self->stream_.expires_after(self->connect_timeout_);
-    self->resolver_.async_resolve(
-        self->endpoint_.host, self->endpoint_.port,
-        beast::bind_front_handler(&RpcConnection::OnResolve, self));
+    self->resolver_.async_resolve(self->endpoint_.host, self->endpoint_.port,
+                                  beast::bind_front_handler(&RpcConnection::OnResolve, self));
   });
 }
 
@@ -114,8 +113,8 @@ void RpcConnection::Close() {
 
 void RpcConnection::OnResolve(beast::error_code ec, tcp::resolver::results_type results) {
   if (ec) return Finish(ec, RpcExchange::Phase::kConnect, /*stale=*/false);
-  stream_.async_connect(results, beast::bind_front_handler(&RpcConnection::OnConnect,
-                                                           shared_from_this()));
+  stream_.async_connect(results,
+                        beast::bind_front_handler(&RpcConnection::OnConnect, shared_from_this()));
 }
 
 void RpcConnection::OnConnect(beast::error_code ec, tcp::endpoint) {

@@ -4,18 +4,17 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "api/comet_rpc_messages.h"
 #include "api_test_util.h"
@@ -44,7 +43,8 @@ struct FakeAnswer {
 
 // A JSON-RPC answer {"jsonrpc":"2.0","id":<id>,"result":<result>}.
 FakeAnswer Result(const json& request, json result) {
-  return {200, json{{"jsonrpc", "2.0"}, {"id", request["id"]}, {"result", std::move(result)}}.dump()};
+  return {200,
+          json{{"jsonrpc", "2.0"}, {"id", request["id"]}, {"result", std::move(result)}}.dump()};
 }
 
 // CometBFT's error answer: HTTP 500 with a JSON-RPC error.
@@ -62,7 +62,8 @@ class FakeCometRpc {
   using Answer = std::function<FakeAnswer(const json& request)>;
 
   explicit FakeCometRpc(Answer answer)
-      : answer_(std::move(answer)), acceptor_(io_.context(), {net::ip::make_address("127.0.0.1"), 0}) {
+      : answer_(std::move(answer)),
+        acceptor_(io_.context(), {net::ip::make_address("127.0.0.1"), 0}) {
     net::co_spawn(acceptor_.get_executor(), Accept(), net::detached);
   }
   ~FakeCometRpc() { io_.Join(); }
@@ -229,8 +230,8 @@ TEST_F(CometRpcSubmitterTest, CommitLooksAtCheckTxAndTxResult) {
   std::mutex mutex;
   FakeCometRpc comet([&](const json& request) {
     std::lock_guard lock(mutex);
-    return Result(request, {{"check_tx", check_tx}, {section, tx_result}, {"hash", "AB"},
-                            {"height", "5"}});
+    return Result(request,
+                  {{"check_tx", check_tx}, {section, tx_result}, {"hash", "AB"}, {"height", "5"}});
   });
   auto submitter = MakeSubmitter(comet.url());
   EXPECT_TRUE(SubmitAndWait(*submitter, "{}", BroadcastMode::kCommit).ok());
@@ -251,7 +252,8 @@ TEST_F(CometRpcSubmitterTest, CommitLooksAtCheckTxAndTxResult) {
   }
   SubmitResult delivered = SubmitAndWait(*submitter, "{}", BroadcastMode::kCommit);
   EXPECT_EQ(delivered.outcome, SubmitOutcome::kRejected);
-  EXPECT_EQ(delivered.message, "Transaction failed when its block executed (code 12): something else");
+  EXPECT_EQ(delivered.message,
+            "Transaction failed when its block executed (code 12): something else");
 
   {
     std::lock_guard lock(mutex);

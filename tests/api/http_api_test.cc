@@ -159,9 +159,9 @@ std::string NestedThresholdCreate(int levels) {
 
 // A signed CREATE by `owner` with the given asset data and metadata.
 std::string CreateWith(const KeyPair& owner, JsonValue data, JsonValue metadata) {
-  return Signed(ledger::MakeCreate({Pub(owner)}, std::move(data), std::move(metadata),
-                                   {{{Pub(owner)}, 1}}),
-                {owner});
+  return Signed(
+      ledger::MakeCreate({Pub(owner)}, std::move(data), std::move(metadata), {{{Pub(owner)}, 1}}),
+      {owner});
 }
 
 JsonValue StringObject(std::string key, std::string value) {
@@ -294,8 +294,9 @@ TEST_F(HttpApiTest, StatelessErrorsAreNamed) {
   wrong_id.Set("id", JsonValue::String(std::string(64, 'a')));
   ExpectRefused(ledger::CanonicalJson(wrong_id), "Invalid transaction (InvalidHash): ");
 
-  ExpectRefused(Edited(Create(a), [](JsonValue& tx) { tx.Set("version", JsonValue::String("3.0")); }),
-                "Invalid transaction schema: ");
+  ExpectRefused(
+      Edited(Create(a), [](JsonValue& tx) { tx.Set("version", JsonValue::String("3.0")); }),
+      "Invalid transaction schema: ");
   ExpectRefused(Edited(Create(a),
                        [](JsonValue& tx) {
                          Member(Member(tx, "outputs").mutable_items()[0], "amount") =
@@ -348,9 +349,8 @@ TEST_F(HttpApiTest, SubmitterFailuresMapToStatuses) {
 TEST_F(HttpApiTest, AnswerMayComeFromAnotherThreadLater) {
   submitter_->HoldAnswers();
   const std::string tx = Create(TestKey(1));
-  auto posted = std::async(std::launch::async, [&] {
-    return Client().Post("/api/v1/transactions?mode=commit", tx);
-  });
+  auto posted = std::async(std::launch::async,
+                           [&] { return Client().Post("/api/v1/transactions?mode=commit", tx); });
   submitter_->WaitUntilHeld(1);
   submitter_->AnswerHeldFromAnotherThread();
   ClientResponse response = posted.get();
@@ -386,9 +386,8 @@ TEST_F(HttpApiTest, TransactionsOfAnAsset) {
 
   EXPECT_EQ(Client().Get("/api/v1/transactions").result_int(), 400);
   EXPECT_EQ(Client().Get("/api/v1/transactions?asset_id=xyz").result_int(), 400);
-  EXPECT_EQ(
-      Client().Get("/api/v1/transactions?asset_id=" + asset + "&operation=BURN").result_int(),
-      400);
+  EXPECT_EQ(Client().Get("/api/v1/transactions?asset_id=" + asset + "&operation=BURN").result_int(),
+            400);
   EXPECT_EQ(Client().Get("/api/v1/transactions?asset_id=" + asset + "&last_tx=maybe").result_int(),
             400);
   EXPECT_EQ(Client().Get("/api/v1/transactions?asset_id=" + std::string(64, 'b')).body(), "[]");
@@ -546,17 +545,21 @@ TEST_F(HttpApiTest, WrongMethodIs405WithAllow) {
   ClientResponse response = Client().Send(http::verb::delete_, "/api/v1/transactions");
   EXPECT_EQ(response.result_int(), 405);
   EXPECT_EQ(response[http::field::allow], "GET, HEAD, POST, OPTIONS");
-  EXPECT_EQ(JsonBody(response),
-            (json{{"message", "The method is not allowed for the requested URL."},
-                  {"status", 405}}));
+  EXPECT_EQ(
+      JsonBody(response),
+      (json{{"message", "The method is not allowed for the requested URL."}, {"status", 405}}));
 
-  ClientResponse put = Client().Send(http::verb::put, "/api/v1/transactions/" + std::string(64, 'a'));
+  ClientResponse put =
+      Client().Send(http::verb::put, "/api/v1/transactions/" + std::string(64, 'a'));
   EXPECT_EQ(put.result_int(), 405);
   EXPECT_EQ(put[http::field::allow], "GET, HEAD, OPTIONS");
 }
 
 TEST_F(HttpApiTest, CorsOnEveryResponseAndPreflight) {
-  for (const char* target : {"/", "/api/v1/transactions/" "0", "/nowhere", "/metrics"}) {
+  for (const char* target : {"/",
+                             "/api/v1/transactions/"
+                             "0",
+                             "/nowhere", "/metrics"}) {
     EXPECT_EQ(Client().Get(target)[http::field::access_control_allow_origin], "*") << target;
   }
   ClientResponse refused = Client().Post("/api/v1/transactions", "{");
@@ -586,8 +589,7 @@ TEST_F(HttpApiTest, HeadAnswersWithoutBody) {
 
 TEST_F(HttpApiTest, BodyOverOneMebibyteIs413) {
   HttpClient client = Client();
-  ClientResponse response =
-      client.Post("/api/v1/transactions", std::string((1 << 20) + 1, ' '));
+  ClientResponse response = client.Post("/api/v1/transactions", std::string((1 << 20) + 1, ' '));
   EXPECT_EQ(response.result_int(), 413);
   EXPECT_EQ(JsonBody(response)["status"], 413);
   EXPECT_EQ(response[http::field::access_control_allow_origin], "*");
@@ -595,8 +597,8 @@ TEST_F(HttpApiTest, BodyOverOneMebibyteIs413) {
 }
 
 TEST_F(HttpApiTest, HeadersOverLimitAre431) {
-  ClientResponse response = Client().Send(http::verb::get, "/health", "",
-                                          {{"X-Filler", std::string(9000, 'x')}});
+  ClientResponse response =
+      Client().Send(http::verb::get, "/health", "", {{"X-Filler", std::string(9000, 'x')}});
   EXPECT_EQ(response.result_int(), 431);
   EXPECT_EQ(JsonBody(response)["status"], 431);
 }
@@ -606,9 +608,10 @@ TEST_F(HttpApiTest, ExpectContinueGetsAnInterimAnswer) {
   // the interim answer before sending the body.
   const std::string tx = Create(TestKey(1));
   HttpClient client = Client();
-  client.WriteRaw("POST /api/v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                  "Expect: 100-continue\r\nContent-Length: " +
-                  std::to_string(tx.size()) + "\r\n\r\n");
+  client.WriteRaw(
+      "POST /api/v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Expect: 100-continue\r\nContent-Length: " +
+      std::to_string(tx.size()) + "\r\n\r\n");
   EXPECT_EQ(client.Read().result_int(), 100);
   client.WriteRaw(tx);
   ClientResponse response = client.Read();
