@@ -27,7 +27,7 @@ BlockProducer::Admission BlockProducer::Submit(std::string raw, Outcome outcome,
     *status = ledger::Status::Error(ledger::ErrorCode::kDuplicateTransaction,
                                     "transaction " + result.transaction->id +
                                         " is already waiting in the mempool");
-    return Admission::kRejected;
+    return Admission::kAlreadyPending;
   }
   mempool_.push_back(Pending{std::move(raw), result.transaction->id, std::move(outcome)});
   wake_.notify_one();

@@ -37,7 +37,7 @@ class BlockProducer {
   // when its block executed (`status` not ok, `height` 0) or at shutdown.
   using Outcome = std::function<void(const ledger::Status& status, int64_t height)>;
 
-  enum class Admission { kAccepted, kRejected, kMempoolFull };
+  enum class Admission { kAccepted, kRejected, kAlreadyPending, kMempoolFull };
 
   // `app` must outlive the producer.
   BlockProducer(ledger::Application* app, Options options);
@@ -48,8 +48,8 @@ class BlockProducer {
   // Runs CheckTx on `raw`. Accepted transactions wait in the mempool and
   // `outcome` (may be empty) is called exactly once, from the producer
   // thread, when they leave it. Rejections return kRejected with the reason
-  // in `*status`; a full mempool returns kMempoolFull. `outcome` is not
-  // called for either.
+  // in `*status`; a transaction already waiting returns kAlreadyPending, a
+  // full mempool kMempoolFull. `outcome` is not called for any of these.
   Admission Submit(std::string raw, Outcome outcome, ledger::Status* status);
 
   // Starts producing blocks. Records a chain id on a fresh store.

@@ -15,6 +15,8 @@ struct Flag {
   std::string (*current)(const Config& config);
   // Sets the value; returns an error message, or "" when it was accepted.
   std::string (*apply)(const std::string& value, Config* config);
+  // A switch takes no value on the command line ("--dev" means true).
+  bool is_switch = false;
 };
 
 bool IsPort(std::string_view text) {
@@ -33,6 +35,54 @@ std::string CheckListenAddress(const std::string& value) {
   if (colon == std::string::npos || colon == 0 || !IsPort(value.substr(colon + 1))) {
     return "expected host:port (e.g. 127.0.0.1:26658), got \"" + value + "\"";
   }
+  return "";
+}
+
+std::string CheckHostPort(const std::string& value) {
+  const size_t colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || !IsPort(value.substr(colon + 1))) {
+    return "expected host:port (e.g. 127.0.0.1:9984), got \"" + value + "\"";
+  }
+  return "";
+}
+
+// "250ms", "2s", "5m" or a bare number of milliseconds.
+std::string ParseDuration(const std::string& value, std::chrono::milliseconds* out) {
+  size_t digits = 0;
+  while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) {
+    ++digits;
+  }
+  const std::string unit = value.substr(digits);
+  if (digits == 0 || digits > 9) return "expected a duration like 200ms, 2s or 5m";
+  const long long number = std::stoll(value.substr(0, digits));
+  if (unit.empty() || unit == "ms") {
+    *out = std::chrono::milliseconds(number);
+  } else if (unit == "s") {
+    *out = std::chrono::seconds(number);
+  } else if (unit == "m") {
+    *out = std::chrono::minutes(number);
+  } else {
+    return "expected a duration like 200ms, 2s or 5m, got \"" + value + "\"";
+  }
+  return "";
+}
+
+std::string FormatDuration(std::chrono::milliseconds duration) {
+  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + "s";
+  return std::to_string(duration.count()) + "ms";
+}
+
+// A positive integer no larger than `max`.
+std::string ParseCount(const std::string& value, size_t max, size_t* out) {
+  if (value.empty() || value.size() > 9 ||
+      value.find_first_not_of("0123456789") != std::string::npos) {
+    return "expected a positive integer, got \"" + value + "\"";
+  }
+  const size_t number = std::stoul(value);
+  if (number == 0 || number > max) {
+    return "expected an integer from 1 to " + std::to_string(max);
+  }
+  *out = number;
   return "";
 }
 
@@ -73,6 +123,105 @@ const std::vector<Flag>& Flags() {
          c->log_level = *level;
          return "";
        }},
+      {"dev", "",
+       "run alone: a built-in single-validator block producer takes CometBFT's place "
+       "(no consensus, no Byzantine fault tolerance); the ABCI server is not started",
+       [](const Config& c) -> std::string { return c.dev ? "true" : "false"; },
+       [](const std::string& v, Config* c) -> std::string {
+         if (v == "true" || v == "1") {
+           c->dev = true;
+         } else if (v == "false" || v == "0") {
+           c->dev = false;
+         } else {
+           return "expected true or false, got \"" + v + "\"";
+         }
+         return "";
+       },
+       /*is_switch=*/true},
+      {"block-interval", "DURATION", "--dev: at most one block per interval",
+       [](const Config& c) { return FormatDuration(c.block_interval); },
+       [](const std::string& v, Config* c) { return ParseDuration(v, &c->block_interval); }},
+      {"max-block-txs", "N", "--dev: at most N transactions per block",
+       [](const Config& c) { return std::to_string(c.max_block_txs); },
+       [](const std::string& v, Config* c) { return ParseCount(v, 100000, &c->max_block_txs); }},
+      {"mempool-size", "N", "--dev: transactions waiting at most; more are answered 503",
+       [](const Config& c) { return std::to_string(c.mempool_size); },
+       [](const std::string& v, Config* c) { return ParseCount(v, 10000000, &c->mempool_size); }},
+      {"http-addr", "HOST:PORT", "where the BigchainDB-compatible HTTP API listens",
+       [](const Config& c) { return c.http_addr; },
+       [](const std::string& v, Config* c) -> std::string {
+         std::string error = CheckHostPort(v);
+         if (error.empty()) c->http_addr = v;
+         return error;
+       }},
+      {"comet-rpc", "URL", "CometBFT's RPC, where POSTed transactions are broadcast (not --dev)",
+       [](const Config& c) { return c.comet_rpc; },
+       [](const std::string& v, Config* c) -> std::string {
+         if (!v.starts_with("http://")) return "expected http://HOST:PORT, got \"" + v + "\"";
+         c->comet_rpc = v;
+         return "";
+       }},
+      {"http-max-connections", "N", "HTTP connections served at once; more are answered 503",
+       [](const Config& c) { return std::to_string(c.http_max_connections); },
+       [](const std::string& v, Config* c) {
+         return ParseCount(v, 1000000, &c->http_max_connections);
+       }},
+      {"http-read-timeout", "DURATION",
+       "a request must arrive whole within this; slow or idle connections are closed",
+       [](const Config& c) { return FormatDuration(c.http_read_timeout); },
+       [](const std::string& v, Config* c) { return ParseDuration(v, &c->http_read_timeout); }},
+      {"http-threads", "N", "threads serving the HTTP API",
+       [](const Config& c) { return std::to_string(c.http_threads); },
+       [](const std::string& v, Config* c) -> std::string {
+         size_t threads = 0;
+         std::string error = ParseCount(v, 256, &threads);
+         if (error.empty()) c->http_threads = static_cast<int>(threads);
+         return error;
+       }},
+      {"ws-addr", "HOST:PORT", "where the WebSocket event stream listens",
+       [](const Config& c) { return c.ws_addr; },
+       [](const std::string& v, Config* c) -> std::string {
+         std::string error = CheckHostPort(v);
+         if (error.empty()) c->ws_addr = v;
+         return error;
+       }},
+      {"advertised-ws-url", "URL",
+       "the stream URL the HTTP API advertises (e.g. wss://ledger.example.com/api/v1/streams/"
+       "valid_transactions behind a TLS proxy); empty: made from --ws-addr",
+       [](const Config& c) { return c.advertised_ws_url.empty() ? "\"\"" : c.advertised_ws_url; },
+       [](const std::string& v, Config* c) -> std::string {
+         if (!v.starts_with("ws://") && !v.starts_with("wss://")) {
+           return "expected a ws:// or wss:// URL, got \"" + v + "\"";
+         }
+         c->advertised_ws_url = v;
+         return "";
+       }},
+      {"ws-max-queue", "N",
+       "messages a subscriber may fall behind before it is closed with 1008 (resume with "
+       "from_height)",
+       [](const Config& c) { return std::to_string(c.ws_max_queue); },
+       [](const std::string& v, Config* c) { return ParseCount(v, 10000000, &c->ws_max_queue); }},
+      {"ws-max-connections", "N", "stream subscribers at once; more are answered 503",
+       [](const Config& c) { return std::to_string(c.ws_max_connections); },
+       [](const std::string& v, Config* c) {
+         return ParseCount(v, 1000000, &c->ws_max_connections);
+       }},
+      {"ws-idle-timeout", "DURATION",
+       "silent subscribers are pinged after half of this and closed after all of it",
+       [](const Config& c) { return FormatDuration(c.ws_idle_timeout); },
+       [](const std::string& v, Config* c) { return ParseDuration(v, &c->ws_idle_timeout); }},
+      {"ws-tls-cert", "FILE", "PEM certificate chain: serve wss:// (needs --ws-tls-key)",
+       [](const Config& c) { return c.ws_tls_cert.empty() ? "\"\"" : c.ws_tls_cert; },
+       [](const std::string& v, Config* c) -> std::string {
+         c->ws_tls_cert = v;
+         return "";
+       }},
+      {"ws-tls-key", "FILE", "PEM private key for --ws-tls-cert",
+       [](const Config& c) { return c.ws_tls_key.empty() ? "\"\"" : c.ws_tls_key; },
+       [](const std::string& v, Config* c) -> std::string {
+         c->ws_tls_key = v;
+         return "";
+       }},
   };
   return flags;
 }
@@ -94,6 +243,14 @@ std::string EnvName(std::string_view flag_name) {
 }
 
 }  // namespace
+
+std::string AdvertisedStreamUrl(const Config& config) {
+  if (!config.advertised_ws_url.empty()) return config.advertised_ws_url;
+  const size_t colon = config.ws_addr.rfind(':');
+  std::string host = config.ws_addr.substr(0, colon);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::") host = "localhost";
+  return "ws://" + host + config.ws_addr.substr(colon) + "/api/v1/streams/valid_transactions";
+}
 
 std::optional<std::string> ProcessEnv(const std::string& name) {
   const char* value = std::getenv(name.c_str());
@@ -133,6 +290,8 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, const EnvLook
     std::string value;
     if (equals != std::string::npos) {
       value = arg.substr(equals + 1);
+    } else if (flag->is_switch) {
+      value = "true";
     } else if (i + 1 < args.size()) {
       value = args[++i];
     } else {
@@ -153,7 +312,9 @@ std::string HelpText() {
   std::string text =
       "Usage: ledgerd [flags]\n"
       "\n"
-      "A BigchainDB 2.0-compatible ledger node: serves CometBFT v0.38 over gRPC ABCI.\n"
+      "A BigchainDB 2.0-compatible ledger node. Beside CometBFT v0.38 it serves ABCI\n"
+      "over gRPC; with --dev it makes its own blocks as a single node. Either way it\n"
+      "serves the BigchainDB HTTP API and the WebSocket event stream.\n"
       "Every flag can also be set through the environment variable shown; the\n"
       "command line wins.\n"
       "\n"

@@ -10,6 +10,8 @@
 #ifndef NODE_CONFIG_H_
 #define NODE_CONFIG_H_
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,7 +25,34 @@ struct Config {
   std::string data_dir = "./data";
   std::string abci_addr = "127.0.0.1:26658";
   LogLevel log_level = LogLevel::kInfo;
+
+  // --dev: the built-in single-validator block producer instead of CometBFT.
+  bool dev = false;
+  std::chrono::milliseconds block_interval{200};
+  size_t max_block_txs = 5000;
+  size_t mempool_size = 20000;
+
+  // HTTP API.
+  std::string http_addr = "127.0.0.1:9984";
+  std::string comet_rpc = "http://127.0.0.1:26657";
+  size_t http_max_connections = 1024;
+  std::chrono::milliseconds http_read_timeout{30000};
+  int http_threads = 2;
+
+  // WebSocket event stream.
+  std::string ws_addr = "127.0.0.1:9985";
+  // Empty: derived from ws_addr (ws://<host>:<port>/api/v1/streams/...).
+  std::string advertised_ws_url;
+  size_t ws_max_queue = 10000;
+  size_t ws_max_connections = 10000;
+  std::chrono::milliseconds ws_idle_timeout{60000};
+  std::string ws_tls_cert;
+  std::string ws_tls_key;
 };
+
+// The stream URL the HTTP API advertises: `advertised_ws_url`, or one made
+// from `ws_addr` (a wildcard host becomes "localhost").
+std::string AdvertisedStreamUrl(const Config& config);
 
 // What the command line asked for.
 struct CommandLine {

@@ -65,7 +65,11 @@ class LedgerdE2eTest : public ::testing::Test {
     return std::make_unique<LedgerdProcess>(
         LEDGERD_BINARY,
         std::vector<std::string>{"--data-dir", data_dir, "--abci-addr",
-                                 "127.0.0.1:" + std::to_string(port), "--log-level", "info"},
+                                 "127.0.0.1:" + std::to_string(port), "--http-addr",
+                                 "127.0.0.1:" + std::to_string(ledgerd_e2e::FreeLoopbackPort()),
+                                 "--ws-addr",
+                                 "127.0.0.1:" + std::to_string(ledgerd_e2e::FreeLoopbackPort()),
+                                 "--log-level", "info"},
         log_path_);
   }
 

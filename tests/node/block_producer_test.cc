@@ -83,7 +83,7 @@ TEST_F(BlockProducerTest, RejectsInvalidAndDuplicateSubmissions) {
   EXPECT_EQ(status.code(), ledger::ErrorCode::kMalformedTransaction);
   std::string tx = SignedCreate(key_, 1);
   EXPECT_EQ(producer.Submit(tx, nullptr, &status), BlockProducer::Admission::kAccepted);
-  EXPECT_EQ(producer.Submit(tx, nullptr, &status), BlockProducer::Admission::kRejected);
+  EXPECT_EQ(producer.Submit(tx, nullptr, &status), BlockProducer::Admission::kAlreadyPending);
   EXPECT_EQ(status.code(), ledger::ErrorCode::kDuplicateTransaction);
 }
 
