@@ -85,13 +85,13 @@ class CometRpcSubmitter::Pool : public std::enable_shared_from_this<Pool> {
     RpcConnection* raw = connection.get();
     raw->Post(std::move(body), timeout,
               [self = shared_from_this(), connection = std::move(connection),
-               submission = std::move(submission)](RpcExchange exchange) mutable {
-                self->OnExchange(std::move(connection), std::move(submission), std::move(exchange));
+               submission = std::move(submission)](const RpcExchange& exchange) mutable {
+                self->OnExchange(std::move(connection), std::move(submission), exchange);
               });
   }
 
   void OnExchange(std::shared_ptr<RpcConnection> connection, PendingSubmission submission,
-                  RpcExchange exchange) {
+                  const RpcExchange& exchange) {
     if (exchange.error && exchange.stale && !submission.resent) {
       // The connection reconnects on this Post.
       submission.resent = true;

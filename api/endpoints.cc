@@ -128,7 +128,7 @@ void Endpoints::PostTransaction(const RequestTarget& target, std::string body, R
   const auto started = std::chrono::steady_clock::now();
   submitter_.Submit(std::move(body), mode,
                     [respond = std::move(respond), accepted_body = std::move(accepted_body), mode,
-                     metrics = metrics_, started](SubmitResult result) mutable {
+                     metrics = metrics_, started](const SubmitResult& result) mutable {
                       if (!result.ok()) {
                         respond(ErrorReply(static_cast<http::status>(HttpStatusOf(result.outcome)),
                                            result.message));

@@ -18,6 +18,8 @@ namespace net = boost::asio;
 
 // How long LingerThenClose waits for the client to stop sending.
 constexpr std::chrono::seconds kLingerTime(2);
+// Bytes discarded per read while lingering.
+constexpr size_t kLingerReadBytes = 64 << 10;
 
 bool IsHttpParseError(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
@@ -169,7 +171,7 @@ void HttpSession::LingerThenClose() {
   stream_.expires_after(kLingerTime);
   buffer_.clear();
   stream_.async_read_some(
-      buffer_.prepare(64 * 1024),
+      buffer_.prepare(kLingerReadBytes),
       beast::bind_front_handler(&HttpSession::OnLingerRead, shared_from_this()));
 }
 
@@ -181,7 +183,7 @@ void HttpSession::OnLingerRead(beast::error_code ec, size_t) {
   }
   // The deadline set in LingerThenClose still runs: keep discarding.
   stream_.async_read_some(
-      buffer_.prepare(64 * 1024),
+      buffer_.prepare(kLingerReadBytes),
       beast::bind_front_handler(&HttpSession::OnLingerRead, shared_from_this()));
 }
 

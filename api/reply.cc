@@ -33,7 +33,7 @@ Response ToResponse(Reply reply, unsigned version, bool keep_alive, bool head) {
   response.set(http::field::server, "ledgerd/" LEDGERD_VERSION);
   response.set(http::field::access_control_allow_origin, "*");
   if (!reply.body.empty()) response.set(http::field::content_type, reply.content_type);
-  for (auto& [field, value] : reply.headers) response.set(field, std::move(value));
+  for (const auto& [field, value] : reply.headers) response.set(field, value);
   response.keep_alive(keep_alive);
   const size_t length = reply.body.size();
   if (!head) response.body() = std::move(reply.body);

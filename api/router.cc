@@ -12,7 +12,7 @@ namespace http = boost::beast::http;
 // The handler of a GET that only needs the endpoints and answers at once.
 template <typename Fn>
 auto Sync(Fn fn) {
-  return [fn = std::move(fn)](auto call, Respond respond) { respond(fn(call)); };
+  return [fn = std::move(fn)](auto call, const Respond& respond) { respond(fn(call)); };
 }
 
 }  // namespace

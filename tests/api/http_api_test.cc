@@ -211,12 +211,14 @@ class HttpApiTest : public ::testing::Test {
         << body["message"];
   }
 
+  // Declared first: the io_context outlives the HttpApi (as the HttpApi
+  // requires); TearDown stops its threads before anything is destroyed.
+  IoThreads io_;
   TempDir dir_;
   std::unique_ptr<ledger::BlockStore> store_;
   std::unique_ptr<ledger::Application> app_;
   std::unique_ptr<CommittingSubmitter> submitter_;
   std::unique_ptr<HttpApi> api_;
-  IoThreads io_;  // declared last: its threads stop before the rest goes away
 };
 
 TEST_F(HttpApiTest, RootAdvertisesEndpointsAndStream) {
