@@ -1,9 +1,10 @@
 // ledgerctl: make keys, build and sign transactions, and check them offline.
 //
 //   ledgerctl keygen [--seed HEX]
-//   ledgerctl create (--seed HEX | --private-key B58)... [--asset JSON]
+//   ledgerctl create (--key-file FILE | --private-key B58 | --seed HEX) [--asset JSON]
 //                    [--metadata JSON] [--output KEY[,KEY...][:AMOUNT]]...
-//   ledgerctl transfer (--seed HEX | --private-key B58)... --spend FILE:INDEX...
+//   ledgerctl transfer (--key-file FILE | --private-key B58 | --seed HEX)...
+//                    --spend FILE:INDEX...
 //                    [--metadata JSON] --output KEY[,KEY...][:AMOUNT]...
 //   ledgerctl validate FILE|-
 //   ledgerctl post [--url URL] [--mode async|sync|commit] FILE|-
@@ -38,13 +39,14 @@ commands:
       Prints a new Ed25519 key pair as {"public_key": ..., "private_key": ...}
       (Base58). --seed takes 32 bytes in hex for a deterministic key.
 
-  create --seed HEX | --private-key B58   (the issuer)
+  create --key-file FILE | --private-key B58 | --seed HEX   (the issuer)
          [--asset JSON] [--metadata JSON] [--output KEYS[:AMOUNT]]...
       Prints a signed CREATE. KEYS is a comma-separated list of Base58 public
       keys (several keys make an n-of-n threshold output). Without --output the
-      issuer receives one unit. --asset defaults to null data.
+      issuer receives one unit. --asset defaults to null data. --key-file reads
+      the private key from what `ledgerctl keygen` printed.
 
-  transfer (--seed HEX | --private-key B58)... --spend FILE:INDEX...
+  transfer (--key-file FILE | --private-key B58 | --seed HEX)... --spend FILE:INDEX...
            [--metadata JSON] --output KEYS[:AMOUNT]...
       Prints a signed TRANSFER spending output INDEX of the transaction stored
       in FILE ('-' for stdin); give the keys of every owner of every input.
@@ -110,6 +112,17 @@ KeyPair KeyFromPrivateKey(const std::string& base58) {
   return ledger::KeyPairFromSeed(*seed);
 }
 
+// The private key of a `ledgerctl keygen` file.
+KeyPair KeyFromFile(const std::string& path) {
+  JsonValue file;
+  ledger::Status status = ledger::ParseJson(ReadFileOrStdin(path), &file);
+  const JsonValue* key = status.ok() ? file.Find("private_key") : nullptr;
+  if (!key || !key->is_string()) {
+    throw UsageError{"--key-file " + path + ": expected the JSON that `ledgerctl keygen` prints"};
+  }
+  return KeyFromPrivateKey(key->text());
+}
+
 // "KEY1,KEY2:AMOUNT" -> an output spec.
 ledger::OutputSpec ParseOutput(const std::string& text) {
   ledger::OutputSpec output;
@@ -155,6 +168,8 @@ BuildOptions ParseBuildOptions(const std::vector<std::string>& args, bool transf
       options.keys.push_back(KeyFromSeedHex(value));
     } else if (flag == "--private-key") {
       options.keys.push_back(KeyFromPrivateKey(value));
+    } else if (flag == "--key-file") {
+      options.keys.push_back(KeyFromFile(value));
     } else if (flag == "--asset" && !transfer) {
       options.asset_data = ParseJsonArgument(flag, value);
     } else if (flag == "--metadata") {
@@ -170,7 +185,9 @@ BuildOptions ParseBuildOptions(const std::vector<std::string>& args, bool transf
       throw UsageError{"unknown option " + flag};
     }
   }
-  if (options.keys.empty()) throw UsageError{"give the signing key with --seed or --private-key"};
+  if (options.keys.empty()) {
+    throw UsageError{"give the signing key with --key-file, --private-key or --seed"};
+  }
   return options;
 }
 

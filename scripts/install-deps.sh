@@ -11,7 +11,7 @@ packages=(
   libleveldb-dev libsnappy-dev
   libsodium-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-websocket
+  python3 python3-websocket jq
   docker-compose
 )
 

@@ -77,6 +77,16 @@ TEST(LedgerctlTest, CreateAndTransferMatchTheDriverByteForByte) {
   EXPECT_EQ(transfer.out, CanonicalOf(vectors["transfer"]["signed"]));
 }
 
+TEST(LedgerctlTest, KeyFileTakesWhatKeygenPrinted) {
+  std::string key_file =
+      WriteTemp("alice.json", Ledgerctl(std::string("keygen --seed ") + kSeedA).out);
+  CommandResult by_file = Ledgerctl("create --key-file " + key_file);
+  CommandResult by_seed = Ledgerctl(std::string("create --seed ") + kSeedA);
+  ASSERT_EQ(by_file.exit_code, 0);
+  EXPECT_EQ(by_file.out, by_seed.out);
+  EXPECT_EQ(Ledgerctl("create --key-file " + WriteTemp("junk.json", "{}")).exit_code, 2);
+}
+
 TEST(LedgerctlTest, ValidateAcceptsAndNamesErrors) {
   nlohmann::json vectors = Vectors();
   std::string good = WriteTemp("good.json", vectors["transfer"]["signed"].dump());
