@@ -42,17 +42,14 @@ std::optional<RpcEndpoint> ParseRpcUrl(std::string_view url, std::string* error)
   std::string_view host = authority;
   std::string_view port = "80";
   if (!authority.empty() && authority.front() == '[') {
+    // An IPv6 address: "[::1]" or "[::1]:26657".
     const size_t close = authority.find(']');
-    if (close == std::string_view::npos)
-      host = {};
-    else {
-      host = authority.substr(1, close - 1);
-      std::string_view after = authority.substr(close + 1);
-      if (!after.empty()) {
-        if (after.front() != ':') host = {};
-        port = after.substr(1);
-      }
-    }
+    std::string_view after =
+        close == std::string_view::npos ? std::string_view() : authority.substr(close + 1);
+    const bool well_formed =
+        close != std::string_view::npos && (after.empty() || after.front() == ':');
+    host = well_formed ? authority.substr(1, close - 1) : std::string_view();
+    if (!after.empty()) port = after.substr(1);
   } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
