@@ -12,6 +12,7 @@ packages=(
   libsodium-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-websocket jq
+  clang libclang-rt-14-dev llvm
   docker-compose
 )
 
