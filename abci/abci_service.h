@@ -1,59 +1,23 @@
-// The gRPC ABCI service CometBFT v0.38 calls (`tendermint.abci.ABCI`): a thin
-// adapter that turns each request into a call on ledger::Application and its
-// result into the response CometBFT expects. Every method answers; a gRPC
-// error is returned only where the engine must stop (a failed durable write).
+// The gRPC ABCI service CometBFT v0.38 calls (`tendermint.abci.ABCI`, ABCI
+// 2.0): a thin adapter that turns each request into a call on the shared
+// Responder (and so on ledger::Application) and its result into the response
+// CometBFT expects. Every method answers; a gRPC error is returned only where
+// the engine must stop (a failed durable write).
 //
-// Thread safety: all methods may be called concurrently from gRPC's threads.
-// CheckTx, Query and the stateless calls run in parallel; Info, InitChain,
-// FinalizeBlock and Commit are serialized by a mutex because the Application
-// requires one caller at a time for them.
+// Thread safety: all methods may be called concurrently from gRPC's threads;
+// the Responder serializes what must not overlap.
 #ifndef ABCI_ABCI_SERVICE_H_
 #define ABCI_ABCI_SERVICE_H_
 
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <mutex>
-#include <string>
-#include <string_view>
-
-#include "ledger/application.h"
+#include "abci/responder.h"
 #include "tendermint/abci/types.grpc.pb.h"
 
 namespace abci {
 
-// How important a line the adapter reports is.
-enum class LogSeverity { kDebug, kInfo, kWarn, kError };
-
-// Where the adapter reports what an operator should see (the engine that
-// connected, committed heights, failures). node/ forwards it to its logger.
-// Called from gRPC threads, so it must be thread-safe.
-using LogSink = std::function<void(LogSeverity severity, const std::string& message)>;
-
-// Codes of ResponseQuery (codespace "ledger"); transaction codes come from
-// ledger::ErrorCode and are documented in docs/cometbft.md.
-inline constexpr uint32_t kQueryUnknownPath = 100;
-inline constexpr uint32_t kQueryTransactionNotFound = 101;
-inline constexpr uint32_t kQueryBadTransactionId = 102;
-
-// The codespace of every non-zero code this service answers with.
-inline constexpr std::string_view kCodespace = "ledger";
-
-// CometBFT's gRPC client keeps grpc-go's default 4 MiB receive limit for
-// every response. ResponsePrepareProposal carries the proposed txs, so a
-// proposal holds at most kMaxProposalBytes of them, whatever max_tx_bytes
-// allows. ResponseFinalizeBlock holds one result per tx; each is bounded
-// (event ~200 bytes, log at most kMaxLogBytes), so a proposal also holds at
-// most kMaxTxsPerProposal txs, which keeps that response under ~3 MiB.
-inline constexpr int64_t kMaxProposalBytes = (4 << 20) - (16 << 10);
-inline constexpr size_t kMaxTxsPerProposal = 8192;
-inline constexpr size_t kMaxLogBytes = 256;
-
 class AbciService final : public tendermint::abci::ABCI::Service {
  public:
-  // `app` must outlive the service. `version` is reported by Info; `log`
-  // receives the adapter's log lines and may be empty.
-  AbciService(ledger::Application* app, std::string version, LogSink log);
+  // `responder` must outlive the service.
+  explicit AbciService(Responder* responder);
 
   // Echoes the request's message: the engine's connection probe.
   grpc::Status Echo(grpc::ServerContext* context, const tendermint::abci::RequestEcho* request,
@@ -65,7 +29,8 @@ class AbciService final : public tendermint::abci::ABCI::Service {
 
   // Reports "ledgerd", the version, app version 1, and the last committed
   // height and app hash (what decides the engine's replay). Logs the
-  // engine's version the first time it is seen.
+  // engine's version the first time it is seen, with a warning if it
+  // announces an ABCI version other than 2.x.
   grpc::Status Info(grpc::ServerContext* context, const tendermint::abci::RequestInfo* request,
                     tendermint::abci::ResponseInfo* response) override;
 
@@ -139,15 +104,7 @@ class AbciService final : public tendermint::abci::ABCI::Service {
                                   tendermint::abci::ResponseApplySnapshotChunk* response) override;
 
  private:
-  void Log(LogSeverity severity, const std::string& message) const;
-
-  ledger::Application* const app_;
-  const std::string version_;
-  const LogSink log_;
-
-  // Serializes the Application's one-caller-at-a-time methods.
-  std::mutex consensus_mutex_;
-  std::string last_engine_version_;  // guarded by consensus_mutex_
+  Responder* const responder_;
 };
 
 }  // namespace abci

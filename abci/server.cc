@@ -8,14 +8,15 @@
 
 namespace abci {
 
-std::unique_ptr<Server> Server::Start(const std::string& address, grpc::Service* service,
+std::unique_ptr<Server> Server::Start(const std::string& address,
+                                      const std::vector<grpc::Service*>& services,
                                       const ServerOptions& options, std::string* error) {
   grpc::ServerBuilder builder;
   int port = 0;
   // CometBFT's gRPC client connects without TLS; the ABCI port is meant to be
   // reachable only by the local engine (DESIGN.md §1).
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(service);
+  for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   // gRPC sets SO_REUSEPORT by default: a second ledgerd on the same port
   // would then share the engine's calls instead of failing to start.

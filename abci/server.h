@@ -1,5 +1,9 @@
-// A gRPC server that serves one ABCI service on one address, sized for
-// CometBFT: large blocks and many concurrent CheckTx calls.
+// A gRPC server that serves the ABCI services on one address, sized for
+// the consensus engine: large blocks and many concurrent CheckTx calls. The
+// engine picks the service by the method path it calls
+// (`/tendermint.abci.ABCI/...` for CometBFT v0.38,
+// `/tendermint.abci.ABCIApplication/...` for Tendermint v0.34 and CometBFT
+// v0.37).
 //
 // Thread safety: call Shutdown from one thread; calls after the first do
 // nothing.
@@ -11,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace abci {
 
@@ -26,9 +31,11 @@ struct ServerOptions {
 class Server {
  public:
   // Listens on `address` ("host:port"; port 0 picks a free one) and serves
-  // `service`, which must outlive the server. Returns null with `*error` set
-  // when the address cannot be bound or is malformed.
-  static std::unique_ptr<Server> Start(const std::string& address, grpc::Service* service,
+  // every one of `services` (distinct gRPC services), which must outlive the
+  // server. Returns null with `*error` set when the address cannot be bound
+  // or is malformed.
+  static std::unique_ptr<Server> Start(const std::string& address,
+                                       const std::vector<grpc::Service*>& services,
                                        const ServerOptions& options, std::string* error);
 
   // Shuts down if still running.

@@ -40,17 +40,19 @@ class AbciServiceTest : public ::testing::Test {
   // restarted process would.
   void Open() {
     service_.reset();
+    responder_.reset();
     app_.reset();
     store_.reset();
     std::string error;
     store_ = ledger::BlockStore::Open(dir_.path(), &error);
     ASSERT_NE(store_, nullptr) << error;
     app_ = std::make_unique<ledger::Application>(store_.get());
-    service_ = std::make_unique<abci::AbciService>(
+    responder_ = std::make_unique<abci::Responder>(
         app_.get(), "9.9.9", [this](abci::LogSeverity severity, const std::string& line) {
           std::lock_guard<std::mutex> lock(log_mutex_);
           log_.push_back({severity, line});
         });
+    service_ = std::make_unique<abci::AbciService>(responder_.get());
   }
 
   pb::ResponseInfo Info(const std::string& engine_version = "0.38.25") {
@@ -117,6 +119,7 @@ class AbciServiceTest : public ::testing::Test {
   ledger_test::TempDir dir_;
   std::unique_ptr<ledger::BlockStore> store_;
   std::unique_ptr<ledger::Application> app_;
+  std::unique_ptr<abci::Responder> responder_;
   std::unique_ptr<abci::AbciService> service_;
   std::mutex log_mutex_;
   std::vector<std::pair<abci::LogSeverity, std::string>> log_;
@@ -370,6 +373,22 @@ TEST_F(AbciServiceTest, CommitMakesInfoReportTheNewHeightAndAppHash) {
   const pb::ResponseInfo info = Info();
   EXPECT_EQ(info.last_block_height(), 1);
   EXPECT_EQ(info.last_block_app_hash(), app_hash);
+}
+
+// The v0.34/v0.37 fields share these messages; CometBFT v0.38 reserves their
+// numbers, so its answers must leave them out.
+TEST_F(AbciServiceTest, AnswersLeaveTheFieldsV038RetiredEmpty) {
+  const pb::ResponseCheckTx check = CheckTx(SignedCreate(alice_, 1, "retired").json);
+  EXPECT_EQ(check.sender(), "");
+  EXPECT_EQ(check.priority(), 0);
+  EXPECT_EQ(check.mempool_error(), "");
+  EXPECT_EQ(check.SerializeAsString(), "");
+
+  FinalizeBlock(1, {SignedCreate(alice_, 1, "retired").json});
+  pb::RequestCommit request;
+  pb::ResponseCommit response;
+  ASSERT_TRUE(service_->Commit(nullptr, &request, &response).ok());
+  EXPECT_EQ(response.SerializeAsString(), "");
 }
 
 TEST_F(AbciServiceTest, CommitWithoutAFinalizedBlockIsAnInternalError) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "abci/abci_service.h"
+#include "abci/legacy_abci_service.h"
 #include "ledger/application.h"
 #include "ledger/block_store.h"
 #include "ledger/status.h"
@@ -26,11 +27,12 @@ class ServerTest : public ::testing::Test {
     store_ = ledger::BlockStore::Open(dir_.path(), &error);
     EXPECT_NE(store_, nullptr) << error;
     app_ = std::make_unique<ledger::Application>(store_.get());
-    service_ = std::make_unique<abci::AbciService>(app_.get(), "test", nullptr);
+    responder_ = std::make_unique<abci::Responder>(app_.get(), "test", nullptr);
+    service_ = std::make_unique<abci::AbciService>(responder_.get());
   }
 
   std::unique_ptr<abci::Server> StartServer(const std::string& address, std::string* error) {
-    return abci::Server::Start(address, service_.get(), abci::ServerOptions(), error);
+    return abci::Server::Start(address, {service_.get()}, abci::ServerOptions(), error);
   }
 
   static std::unique_ptr<pb::ABCI::Stub> Connect(int port) {
@@ -41,6 +43,7 @@ class ServerTest : public ::testing::Test {
   ledger_test::TempDir dir_;
   std::unique_ptr<ledger::BlockStore> store_;
   std::unique_ptr<ledger::Application> app_;
+  std::unique_ptr<abci::Responder> responder_;
   std::unique_ptr<abci::AbciService> service_;
 };
 
@@ -56,6 +59,29 @@ TEST_F(ServerTest, ServesEchoOnThePortItPicked) {
   pb::ResponseEcho response;
   ASSERT_TRUE(Connect(server->port())->Echo(&context, request, &response).ok());
   EXPECT_EQ(response.message(), "ping");
+}
+
+TEST_F(ServerTest, ServesTheV038AndTheV034V037ServicesOnOnePort) {
+  abci::LegacyAbciService legacy(responder_.get());
+  std::string error;
+  std::unique_ptr<abci::Server> server = abci::Server::Start(
+      "127.0.0.1:0", {service_.get(), &legacy}, abci::ServerOptions(), &error);
+  ASSERT_NE(server, nullptr) << error;
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server->port()), grpc::InsecureChannelCredentials());
+
+  grpc::ClientContext current_context;
+  pb::RequestInfo request;
+  pb::ResponseInfo response;
+  ASSERT_TRUE(pb::ABCI::NewStub(channel)->Info(&current_context, request, &response).ok());
+  EXPECT_EQ(response.data(), "ledgerd");
+
+  grpc::ClientContext legacy_context;
+  pb::RequestBeginBlock begin;
+  begin.mutable_header()->set_height(1);
+  pb::ResponseBeginBlock begun;
+  ASSERT_TRUE(
+      pb::ABCIApplication::NewStub(channel)->BeginBlock(&legacy_context, begin, &begun).ok());
 }
 
 TEST_F(ServerTest, AcceptsRequestsAboveGrpcsDefaultFourMebibytes) {
