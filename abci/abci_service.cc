@@ -79,8 +79,7 @@ grpc::Status AbciService::FinalizeBlock(grpc::ServerContext*,
   // A count mismatch would halt the chain; refuse loudly instead of guessing.
   if (block.results.size() != txs.size()) {
     responder_->Log(LogSeverity::kError, "FinalizeBlock: " + std::to_string(block.results.size()) +
-                                             " results for " + std::to_string(txs.size()) +
-                                             " txs");
+                                             " results for " + std::to_string(txs.size()) + " txs");
     return grpc::Status(grpc::StatusCode::INTERNAL, "result count differs from tx count");
   }
   size_t valid = 0;
@@ -90,10 +89,10 @@ grpc::Status AbciService::FinalizeBlock(grpc::ServerContext*,
     valid += result.status.ok();
   }
   response->set_app_hash(block.app_hash);
-  responder_->Log(LogSeverity::kDebug,
-                  "finalized height " + std::to_string(request->height()) + ": " +
-                      std::to_string(valid) + " of " + std::to_string(txs.size()) +
-                      " txs valid, app hash " + ledger::HexEncode(block.app_hash));
+  responder_->Log(LogSeverity::kDebug, "finalized height " + std::to_string(request->height()) +
+                                           ": " + std::to_string(valid) + " of " +
+                                           std::to_string(txs.size()) + " txs valid, app hash " +
+                                           ledger::HexEncode(block.app_hash));
   return grpc::Status::OK;
 }
 

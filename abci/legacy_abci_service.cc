@@ -44,8 +44,7 @@ grpc::Status LegacyAbciService::SetOption(grpc::ServerContext*, const pb::Reques
   return grpc::Status::OK;
 }
 
-grpc::Status LegacyAbciService::InitChain(grpc::ServerContext*,
-                                          const pb::RequestInitChain* request,
+grpc::Status LegacyAbciService::InitChain(grpc::ServerContext*, const pb::RequestInitChain* request,
                                           pb::ResponseInitChain*) {
   return responder_->InitChain(*request);
 }
@@ -86,8 +85,7 @@ grpc::Status LegacyAbciService::BeginBlock(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status LegacyAbciService::DeliverTx(grpc::ServerContext*,
-                                          const pb::RequestDeliverTx* request,
+grpc::Status LegacyAbciService::DeliverTx(grpc::ServerContext*, const pb::RequestDeliverTx* request,
                                           pb::ResponseDeliverTx* response) {
   std::lock_guard<std::mutex> lock(block_mutex_);
   if (!block_) {
@@ -132,15 +130,13 @@ grpc::Status LegacyAbciService::Commit(grpc::ServerContext*, const pb::RequestCo
   return grpc::Status::OK;
 }
 
-grpc::Status LegacyAbciService::ListSnapshots(grpc::ServerContext*,
-                                              const pb::RequestListSnapshots*,
+grpc::Status LegacyAbciService::ListSnapshots(grpc::ServerContext*, const pb::RequestListSnapshots*,
                                               pb::ResponseListSnapshots* response) {
   responder_->ListSnapshots(response);
   return grpc::Status::OK;
 }
 
-grpc::Status LegacyAbciService::OfferSnapshot(grpc::ServerContext*,
-                                              const pb::RequestOfferSnapshot*,
+grpc::Status LegacyAbciService::OfferSnapshot(grpc::ServerContext*, const pb::RequestOfferSnapshot*,
                                               pb::ResponseOfferSnapshot* response) {
   responder_->OfferSnapshot(response);
   return grpc::Status::OK;

@@ -115,7 +115,7 @@ class LegacyAbciService final : public tendermint::abci::ABCIApplication::Servic
   // The block between BeginBlock and Commit.
   struct OpenBlock {
     int64_t height = 0;
-    std::vector<std::string> txs;  // delivered so far, in order
+    std::vector<std::string> txs;     // delivered so far, in order
     ledger::FinalizedBlock executed;  // the latest execution of `txs`
   };
 

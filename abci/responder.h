@@ -13,6 +13,8 @@
 #ifndef ABCI_RESPONDER_H_
 #define ABCI_RESPONDER_H_
 
+#include <grpcpp/support/status.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -20,8 +22,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "ledger/application.h"
 #include "tendermint/abci/types.pb.h"

@@ -64,8 +64,8 @@ TEST_F(ServerTest, ServesEchoOnThePortItPicked) {
 TEST_F(ServerTest, ServesTheV038AndTheV034V037ServicesOnOnePort) {
   abci::LegacyAbciService legacy(responder_.get());
   std::string error;
-  std::unique_ptr<abci::Server> server = abci::Server::Start(
-      "127.0.0.1:0", {service_.get(), &legacy}, abci::ServerOptions(), &error);
+  std::unique_ptr<abci::Server> server =
+      abci::Server::Start("127.0.0.1:0", {service_.get(), &legacy}, abci::ServerOptions(), &error);
   ASSERT_NE(server, nullptr) << error;
   std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(server->port()), grpc::InsecureChannelCredentials());

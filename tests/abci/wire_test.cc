@@ -85,7 +85,8 @@ TEST(WireTest, OlderLinesFieldsHaveTheirUpstreamNumbers) {
   pb::ResponseCommit::descriptor();
   tendermint::types::Header::descriptor();
   for (const Field& field : fields) {
-    const Descriptor* message = DescriptorPool::generated_pool()->FindMessageTypeByName(field.message);
+    const Descriptor* message =
+        DescriptorPool::generated_pool()->FindMessageTypeByName(field.message);
     ASSERT_NE(message, nullptr) << field.message;
     const FieldDescriptor* found = message->FindFieldByName(field.name);
     ASSERT_NE(found, nullptr) << field.message << "." << field.name;

@@ -1,51 +1,21 @@
 #include "tests/e2e/engine_client.h"
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
 #include <gtest/gtest.h>
 
 #include <thread>
+
+#include "tests/e2e/engine_calls.h"
 
 namespace ledgerd_e2e {
 namespace {
 
 namespace pb = tendermint::abci;
 
-// Bounds every call so that a broken server fails the test instead of
-// hanging it; far above what any call here needs.
-constexpr std::chrono::seconds kCallDeadline(60);
 constexpr std::chrono::milliseconds kEchoAttemptDeadline(250);
 constexpr std::chrono::milliseconds kEchoRetryInterval(100);
 
-// One connection of its own per channel, as the engine dials each of its four
-// clients separately; gRPC would otherwise share one TCP connection.
 std::unique_ptr<pb::ABCI::Stub> Dial(int port) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  // grpc-go's default, which CometBFT's client keeps: responses above 4 MiB
-  // would fail in the real engine, so they must fail here too.
-  args.SetMaxReceiveMessageSize(4 << 20);
-  // Reconnect quickly once the server appears (test speed only).
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  return pb::ABCI::NewStub(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                                     grpc::InsecureChannelCredentials(), args));
-}
-
-void SetTimestamp(int64_t height, google::protobuf::Timestamp* time) {
-  time->set_seconds(1700000000 + height);
-}
-
-// Stand-ins for header fields the engine fills and ledgerd ignores.
-std::string FakeHash(int64_t height) {
-  return std::string(32, static_cast<char>('A' + height % 26));
-}
-const std::string kProposerAddress(20, '\x07');
-
-void ExpectOk(const grpc::Status& status, const char* method) {
-  EXPECT_TRUE(status.ok()) << method << ": " << status.error_code() << " "
-                           << status.error_message();
+  return pb::ABCI::NewStub(DialEngineConnection(port));
 }
 
 }  // namespace
@@ -53,12 +23,7 @@ void ExpectOk(const grpc::Status& status, const char* method) {
 EngineClient::EngineClient(int port)
     : query_(Dial(port)), snapshot_(Dial(port)), mempool_(Dial(port)), consensus_(Dial(port)) {}
 
-std::unique_ptr<grpc::ClientContext> EngineClient::CallContext() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_wait_for_ready(true);
-  context->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-  return context;
-}
+std::unique_ptr<grpc::ClientContext> EngineClient::CallContext() { return EngineCallContext(); }
 
 bool EngineClient::WaitUntilConnected(std::chrono::seconds give_up) {
   const auto until = std::chrono::steady_clock::now() + give_up;
@@ -128,7 +93,7 @@ void EngineClient::FlushMempool() {
 
 void EngineClient::InitChain(const std::string& chain_id) {
   pb::RequestInitChain request;
-  SetTimestamp(0, request.mutable_time());
+  SetBlockTime(0, request.mutable_time());
   request.set_chain_id(chain_id);
   tendermint::types::ConsensusParams* params = request.mutable_consensus_params();
   params->mutable_block()->set_max_bytes(kDefaultMaxBlockBytes);
@@ -151,9 +116,9 @@ pb::ResponsePrepareProposal EngineClient::PrepareProposal(int64_t height,
   request.set_max_tx_bytes(max_tx_bytes);
   for (const std::string& tx : txs) request.add_txs(tx);
   request.set_height(height);
-  SetTimestamp(height, request.mutable_time());
+  SetBlockTime(height, request.mutable_time());
   request.set_next_validators_hash(FakeHash(0));
-  request.set_proposer_address(kProposerAddress);
+  request.set_proposer_address(FakeProposerAddress());
   pb::ResponsePrepareProposal response;
   ExpectOk(consensus_->PrepareProposal(CallContext().get(), request, &response), "PrepareProposal");
   return response;
@@ -165,9 +130,9 @@ pb::ResponseProcessProposal EngineClient::ProcessProposal(int64_t height,
   for (const std::string& tx : txs) request.add_txs(tx);
   request.set_hash(FakeHash(height));
   request.set_height(height);
-  SetTimestamp(height, request.mutable_time());
+  SetBlockTime(height, request.mutable_time());
   request.set_next_validators_hash(FakeHash(0));
-  request.set_proposer_address(kProposerAddress);
+  request.set_proposer_address(FakeProposerAddress());
   pb::ResponseProcessProposal response;
   ExpectOk(consensus_->ProcessProposal(CallContext().get(), request, &response), "ProcessProposal");
   return response;
@@ -179,9 +144,9 @@ pb::ResponseFinalizeBlock EngineClient::FinalizeBlock(int64_t height,
   for (const std::string& tx : txs) request.add_txs(tx);
   request.set_hash(FakeHash(height));
   request.set_height(height);
-  SetTimestamp(height, request.mutable_time());
+  SetBlockTime(height, request.mutable_time());
   request.set_next_validators_hash(FakeHash(0));
-  request.set_proposer_address(kProposerAddress);
+  request.set_proposer_address(FakeProposerAddress());
   pb::ResponseFinalizeBlock response;
   ExpectOk(consensus_->FinalizeBlock(CallContext().get(), request, &response), "FinalizeBlock");
   return response;
