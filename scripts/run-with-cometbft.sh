@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
-# Runs ledgerd beside a local CometBFT v0.38 node, without Docker: the same
-# pair as docker-compose.yml, for a user with a `cometbft` binary on PATH.
+# Runs ledgerd beside a local consensus engine, without Docker: the same pair
+# as docker-compose.yml, for a user with a `cometbft` (v0.38 or v0.37) or a
+# `tendermint` (v0.34) binary on PATH.
 #
 #   scripts/run-with-cometbft.sh
 #
-# First run: creates a single-validator CometBFT home (cometbft init). Then
-# starts ledgerd (ABCI over gRPC) and `cometbft node` pointed at it; Ctrl-C
-# stops both, CometBFT first. Settings, all optional, from the environment:
+# First run: creates a single-validator home for the engine (`<engine>
+# init`). Then starts ledgerd (ABCI over gRPC; it serves every one of these
+# engine lines on the same port) and `<engine> node` pointed at it; Ctrl-C
+# stops both, the engine first. Settings, all optional, from the environment:
+#   ENGINE             engine binary            (default: cometbft if on PATH,
+#                                                 else tendermint)
 #   LEDGERD            ledgerd binary           (default build/bin/ledgerd)
-#   CMTHOME            CometBFT home            (default data/cometbft)
+#   CMTHOME            engine home              (default data/cometbft, or
+#                                                 data/tendermint for tendermint)
 #   LEDGERD_DATA_DIR   ledgerd's store          (default data/ledgerd)
 #   LEDGERD_ABCI_ADDR  ABCI address, host:port  (default 127.0.0.1:26658)
 #   LEDGERD_LOG_LEVEL  debug|info|warn|error    (read by ledgerd itself)
-# CometBFT's RPC listens on its configured address (127.0.0.1:26657 by
+# The engine's RPC listens on its configured address (127.0.0.1:26657 by
 # default): submit with
 #   curl 'http://localhost:26657/broadcast_tx_commit?tx=0x<hex of the tx JSON>'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LEDGERD=${LEDGERD:-build/bin/ledgerd}
-CMTHOME=${CMTHOME:-$PWD/data/cometbft}
 export LEDGERD_DATA_DIR=${LEDGERD_DATA_DIR:-$PWD/data/ledgerd}
 export LEDGERD_ABCI_ADDR=${LEDGERD_ABCI_ADDR:-127.0.0.1:26658}
 
-if ! command -v cometbft >/dev/null 2>&1; then
-  echo "run-with-cometbft: no cometbft on PATH; install CometBFT v0.38.x, or use docker-compose" >&2
+if [ -z "${ENGINE:-}" ]; then
+  if command -v cometbft >/dev/null 2>&1; then
+    ENGINE=cometbft
+  elif command -v tendermint >/dev/null 2>&1; then
+    ENGINE=tendermint
+  else
+    echo "run-with-cometbft: neither cometbft nor tendermint on PATH; install CometBFT" \
+         "v0.38.x (or v0.37.x, or Tendermint v0.34.x), or use docker-compose" >&2
+    exit 1
+  fi
+fi
+if ! command -v "$ENGINE" >/dev/null 2>&1; then
+  echo "run-with-cometbft: ENGINE=$ENGINE is not an executable" >&2
   exit 1
 fi
 if [ ! -x "$LEDGERD" ]; then
@@ -32,24 +47,35 @@ if [ ! -x "$LEDGERD" ]; then
   echo "  cmake -S . -B build -G Ninja && cmake --build build --target ledgerd" >&2
   exit 1
 fi
-cometbft_version=$(cometbft version 2>/dev/null || true)
-case "$cometbft_version" in
-  0.38.*) ;;
-  *) echo "run-with-cometbft: cometbft reports version '$cometbft_version'; ledgerd speaks" \
-          "ABCI 2.0 as in CometBFT v0.38.x" >&2 ;;
+CMTHOME=${CMTHOME:-$PWD/data/$(basename "$ENGINE")}
+
+# The gRPC address form depends on the engine line. Tendermint v0.34 takes
+# tcp://host:port; CometBFT takes host:port (since v0.38.13 its gRPC client
+# rejects the tcp:// form and retries Echo forever). Either way the engine
+# retries Echo until ledgerd answers.
+engine_version=$("$ENGINE" version 2>/dev/null | head -n 1 || true)
+engine_version=${engine_version#v}
+case "$engine_version" in
+  0.34.*) proxy_app="tcp://$LEDGERD_ABCI_ADDR" ;;
+  0.37.* | 0.38.*) proxy_app="$LEDGERD_ABCI_ADDR" ;;
+  *)
+    echo "run-with-cometbft: $ENGINE reports version '$engine_version'; ledgerd speaks ABCI" \
+         "as Tendermint v0.34.x and CometBFT v0.37.x / v0.38.x do" >&2
+    proxy_app="$LEDGERD_ABCI_ADDR"
+    ;;
 esac
 
 if [ ! -f "$CMTHOME/config/genesis.json" ]; then
-  cometbft init --home "$CMTHOME"
+  "$ENGINE" init --home "$CMTHOME"
 fi
 
 ledgerd_pid=""
-cometbft_pid=""
+engine_pid=""
 stop() {
   trap - INT TERM EXIT
-  # CometBFT first, so it never sees ledgerd vanish in the middle of a block.
-  if [ -n "$cometbft_pid" ]; then kill -TERM "$cometbft_pid" 2>/dev/null || true; fi
-  if [ -n "$cometbft_pid" ]; then wait "$cometbft_pid" 2>/dev/null || true; fi
+  # The engine first, so it never sees ledgerd vanish in the middle of a block.
+  if [ -n "$engine_pid" ]; then kill -TERM "$engine_pid" 2>/dev/null || true; fi
+  if [ -n "$engine_pid" ]; then wait "$engine_pid" 2>/dev/null || true; fi
   if [ -n "$ledgerd_pid" ]; then kill -TERM "$ledgerd_pid" 2>/dev/null || true; fi
   if [ -n "$ledgerd_pid" ]; then wait "$ledgerd_pid" 2>/dev/null || true; fi
 }
@@ -57,14 +83,13 @@ trap stop INT TERM EXIT
 
 "$LEDGERD" &
 ledgerd_pid=$!
-# The gRPC address is host:port without tcp:// (since v0.38.13 CometBFT's gRPC
-# client rejects that form). CometBFT retries Echo until ledgerd answers.
-cometbft node --home "$CMTHOME" --abci=grpc --proxy_app="$LEDGERD_ABCI_ADDR" \
+echo "run-with-cometbft: $ENGINE $engine_version, --proxy_app=$proxy_app" >&2
+"$ENGINE" node --home "$CMTHOME" --abci=grpc --proxy_app="$proxy_app" \
   --consensus.create_empty_blocks=false &
-cometbft_pid=$!
+engine_pid=$!
 
 # Run until either process ends (or Ctrl-C); then stop the other.
 status=0
-wait -n "$ledgerd_pid" "$cometbft_pid" || status=$?
+wait -n "$ledgerd_pid" "$engine_pid" || status=$?
 stop
 exit "$status"
