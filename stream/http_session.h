@@ -1,0 +1,63 @@
+// One accepted connection before it becomes a subscriber: the TLS handshake
+// (wss://), the HTTP request, and either the upgrade or an HTTP error.
+//
+// Thread safety: all work happens on the connection's strand.
+#ifndef STREAM_HTTP_SESSION_H_
+#define STREAM_HTTP_SESSION_H_
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include "ledger/committed_block.h"
+#include "stream/broadcaster.h"
+#include "stream/event_stream.h"
+
+namespace stream {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+// `Stream` is beast::tcp_stream (ws://) or beast::ssl_stream<beast::tcp_stream>
+// (wss://); both are instantiated in http_session.cc.
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  HttpSession(Stream&& stream, std::shared_ptr<Broadcaster> broadcaster,
+              const ledger::CommittedBlockSource& blocks,
+              std::shared_ptr<const EventStreamOptions> options);
+
+  // Reads one request and answers it: a valid upgrade of the stream path
+  // becomes a WebSocketSession; anything else gets a JSON error (404 unknown
+  // path, 405 not GET, 426 not an upgrade, 400 bad parameter, 503 full) and
+  // the connection is closed.
+  void Run();
+
+ private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  void Start();
+  void OnTlsHandshake(beast::error_code ec);
+  void DoRead();
+  void OnRead(beast::error_code ec, std::size_t bytes);
+  void Route();
+  void Respond(http::status status, const std::string& message);
+  void OnWrite(beast::error_code ec, std::size_t bytes);
+
+  Stream stream_;
+  const std::shared_ptr<Broadcaster> broadcaster_;
+  const ledger::CommittedBlockSource& blocks_;
+  const std::shared_ptr<const EventStreamOptions> options_;
+  beast::flat_buffer buffer_;
+  http::request_parser<http::empty_body> parser_;
+  http::response<http::string_body> response_;
+};
+
+}  // namespace stream
+
+#endif  // STREAM_HTTP_SESSION_H_
