@@ -4,11 +4,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "api/reply.h"
+
 namespace node {
 namespace {
 
 std::string Refusal(const ledger::Status& status) {
-  return "Invalid transaction (" + std::string(status.name()) + "): " + status.message();
+  return api::InvalidTransactionMessage(status.name(), status.message());
 }
 
 // Whichever answers first, the commit or the timer, answers the client.

@@ -1,5 +1,6 @@
 #include "node/node.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -57,6 +58,8 @@ std::unique_ptr<Node> Node::Start(const Config& config, std::string* error) {
           (info.last_app_hash.empty() ? "(none)" : ledger::HexEncode(info.last_app_hash)) +
           (info.chain_id.empty() ? "" : ", chain " + info.chain_id));
 
+  if (!node->StartEventStream(config, error)) return nullptr;
+
   node->work_.emplace(node->io_context_.get_executor());
   for (int i = 0; i < config.http_threads; ++i) {
     node->io_threads_.emplace_back([io = &node->io_context_] { io->run(); });
@@ -92,6 +95,39 @@ std::unique_ptr<Node> Node::Start(const Config& config, std::string* error) {
   return node;
 }
 
+bool Node::StartEventStream(const Config& config, std::string* error) {
+  stream::EventStreamOptions options;
+  const size_t colon = config.ws_addr.rfind(':');
+  options.address = config.ws_addr.substr(0, colon);
+  if (options.address.size() > 2 && options.address.front() == '[') {
+    options.address = options.address.substr(1, options.address.size() - 2);
+  }
+  options.port = static_cast<uint16_t>(std::stoi(config.ws_addr.substr(colon + 1)));
+  // A block is never split, so the queue holds at least the largest block.
+  options.max_queue_messages = std::max(config.ws_max_queue, config.max_block_txs);
+  options.max_connections = config.ws_max_connections;
+  options.idle_timeout = config.ws_idle_timeout;
+  options.tls_certificate_file = config.ws_tls_cert;
+  options.tls_private_key_file = config.ws_tls_key;
+  options.log = [](std::string_view line) { Log(LogLevel::kWarn, "stream", std::string(line)); };
+  if (config.ws_tls_cert.empty() != config.ws_tls_key.empty()) {
+    *error = "event stream: --ws-tls-cert and --ws-tls-key go together";
+    return false;
+  }
+  event_stream_ = std::make_unique<stream::EventStream>(*store_, options);
+  app_->AddObserver(event_stream_.get());
+  std::string stream_error;
+  if (!event_stream_->Start(&stream_error)) {
+    *error = "event stream: " + stream_error;
+    return false;
+  }
+  Log(LogLevel::kInfo, "stream",
+      std::string(config.ws_tls_cert.empty() ? "ws" : "wss") + "://" + config.ws_addr +
+          std::string(stream::kStreamPath) + " serving (port " +
+          std::to_string(event_stream_->port()) + ")");
+  return true;
+}
+
 bool Node::StartHttpApi(const Config& config, std::string* error) {
   api::HttpApiOptions options;
   options.listen_address = config.http_addr;
@@ -102,6 +138,19 @@ bool Node::StartHttpApi(const Config& config, std::string* error) {
   options.log = [](std::string_view line) { Log(LogLevel::kWarn, "http", std::string(line)); };
   http_api_ = std::make_unique<api::HttpApi>(io_context_, *app_, *store_, *submitter_, options);
   app_->AddObserver(http_api_->metrics().get());
+  stream::EventStream* event_stream = event_stream_.get();
+  http_api_->metrics()->AddSampled(
+      "ledgerd_stream_subscribers", "WebSocket event stream subscribers connected now",
+      api::MetricType::kGauge,
+      [event_stream] { return static_cast<double>(event_stream->counters().subscribers); });
+  http_api_->metrics()->AddSampled(
+      "ledgerd_stream_messages_sent_total", "Event stream messages written to subscribers",
+      api::MetricType::kCounter,
+      [event_stream] { return static_cast<double>(event_stream->counters().messages_sent); });
+  http_api_->metrics()->AddSampled(
+      "ledgerd_stream_slow_consumer_closes_total",
+      "Subscribers closed with 1008 for falling behind", api::MetricType::kCounter,
+      [event_stream] { return static_cast<double>(event_stream->counters().slow_consumer_closes); });
   std::string http_error;
   if (!http_api_->Start(&http_error)) {
     *error = "HTTP API: " + http_error;
@@ -158,6 +207,9 @@ void Node::Shutdown(std::chrono::milliseconds grace) {
   http_api_.reset();
   submitter_.reset();
   producer_.reset();
+  // Blocks no longer commit; subscribers are told to resume elsewhere.
+  if (event_stream_) event_stream_->Stop();
+  event_stream_.reset();
   app_.reset();
   // Closing the store releases the LevelDB lock; every write was synced.
   store_.reset();

@@ -42,6 +42,7 @@
 #include "ledger/block_store.h"
 #include "node/block_producer.h"
 #include "node/config.h"
+#include "stream/event_stream.h"
 
 namespace node {
 
@@ -63,6 +64,8 @@ class Node {
   int abci_port() const { return abci_server_ ? abci_server_->port() : 0; }
   // The port the HTTP API listens on.
   uint16_t http_port() const { return http_api_ ? http_api_->port() : 0; }
+  // The port the event stream listens on.
+  uint16_t stream_port() const { return event_stream_ ? event_stream_->port() : 0; }
 
   // Stops taking requests, lets the block producer finish its block, stops
   // the servers (calls in flight get until `grace` to finish), then closes
@@ -72,11 +75,13 @@ class Node {
  private:
   Node() = default;
 
+  bool StartEventStream(const Config& config, std::string* error);
   bool StartHttpApi(const Config& config, std::string* error);
   bool StartAbciServer(const Config& config, std::string* error);
 
   std::unique_ptr<ledger::BlockStore> store_;
   std::unique_ptr<ledger::Application> app_;
+  std::unique_ptr<stream::EventStream> event_stream_;
 
   // Runs the HTTP API and the submitters' timers and connections.
   boost::asio::io_context io_context_;
