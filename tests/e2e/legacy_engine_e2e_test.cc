@@ -2,11 +2,18 @@
 // exactly Tendermint v0.34's and CometBFT v0.37's calls
 // (tendermint.abci.ABCIApplication), including crashes and restarts; and the
 // same block sequence fed through the v0.34, v0.37 and v0.38 paths of three
-// ledgerd processes, which must agree on every result, app hash and stored
-// transaction.
+// ledgerd processes, which must agree on every result, app hash, stored
+// transaction and event stream message.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -40,19 +47,21 @@ using ledgerd_e2e::LegacyEngineClient;
 
 constexpr char kChainId[] = "legacy-e2e-chain";
 constexpr std::chrono::seconds kConnectGiveUp(30);
+// Bounds a wait for stream messages; a test that runs into it failed.
+constexpr std::chrono::seconds kStreamReadTimeout(30);
 
 uint32_t CodeOf(ledger::ErrorCode code) { return static_cast<uint32_t>(code); }
 
-std::vector<uint32_t> CodesOf(const DeliveredBlock& block) {
+std::vector<uint32_t> CodesOf(const DeliveredBlock &block) {
   std::vector<uint32_t> codes;
-  for (const pb::ResponseDeliverTx& result : block.results) codes.push_back(result.code());
+  for (const pb::ResponseDeliverTx &result : block.results) codes.push_back(result.code());
   return codes;
 }
 
 // DESIGN.md §4: SHA3-256(previous ‖ SHA3-256(ids of the valid txs)).
-std::string NextAppHash(const std::string& previous, const std::vector<std::string>& valid_ids) {
+std::string NextAppHash(const std::string &previous, const std::vector<std::string> &valid_ids) {
   std::string ids;
-  for (const std::string& id : valid_ids) ids += id;
+  for (const std::string &id : valid_ids) ids += id;
   return ledger::DigestBytes(
       ledger::Sha3_256(previous + ledger::DigestBytes(ledger::Sha3_256(ids))));
 }
@@ -60,7 +69,7 @@ std::string NextAppHash(const std::string& previous, const std::vector<std::stri
 // One ledgerd binary on its own data directory, ports and log file.
 class LedgerdUnderTest {
  public:
-  explicit LedgerdUnderTest(const std::string& dir)
+  explicit LedgerdUnderTest(const std::string &dir)
       : data_dir_(dir + "/data"),
         log_path_(dir + "/ledgerd.log"),
         abci_port_(ledgerd_e2e::FreeLoopbackPort()),
@@ -103,7 +112,7 @@ class LedgerdUnderTest {
 // engine's problem, as with the real engines); true once all four
 // connections answered Echo, after at least one unanswered attempt.
 template <typename Engine>
-bool StartBehindDialingEngine(LedgerdUnderTest* node, Engine* engine) {
+bool StartBehindDialingEngine(LedgerdUnderTest *node, Engine *engine) {
   std::future<bool> connected = std::async(
       std::launch::async, [engine] { return engine->WaitUntilConnected(kConnectGiveUp); });
   while (engine->unanswered_echoes() == 0 &&
@@ -113,7 +122,45 @@ bool StartBehindDialingEngine(LedgerdUnderTest* node, Engine* engine) {
   return connected.get();
 }
 
-std::string LegacyEngineName(const ::testing::TestParamInfo<LegacyEngine>& info) {
+// A subscriber of a ledgerd's WebSocket event stream (blocking reads with a
+// receive timeout, so that a missing message fails the test).
+class StreamSubscriber {
+ public:
+  // Connects to ws://127.0.0.1:`port`/api/v1/streams/valid_transactions
+  // resuming at height 1, so that no committed block is missed.
+  explicit StreamSubscriber(int port) : ws_(io_) {
+    namespace net = boost::asio;
+    net::ip::tcp::resolver resolver(io_);
+    net::connect(ws_.next_layer(), resolver.resolve("127.0.0.1", std::to_string(port)));
+    ws_.handshake("127.0.0.1:" + std::to_string(port),
+                  "/api/v1/streams/valid_transactions?from_height=1");
+    timeval timeout{};
+    timeout.tv_sec = kStreamReadTimeout.count();
+    setsockopt(ws_.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+               sizeof(timeout));
+  }
+
+  // The next `count` messages, in order; fewer if they do not come in time.
+  std::vector<std::string> Read(size_t count) {
+    std::vector<std::string> messages;
+    try {
+      while (messages.size() < count) {
+        boost::beast::flat_buffer buffer;
+        ws_.read(buffer);
+        messages.push_back(boost::beast::buffers_to_string(buffer.data()));
+      }
+    } catch (const boost::system::system_error &error) {
+      ADD_FAILURE() << "stream read: " << error.what();
+    }
+    return messages;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+};
+
+std::string LegacyEngineName(const ::testing::TestParamInfo<LegacyEngine> &info) {
   return info.param == LegacyEngine::kTendermint034 ? "Tendermint034" : "CometBft037";
 }
 
@@ -196,7 +243,7 @@ TEST_P(LegacyEngineE2eTest, BlocksOfValidAndInvalidTxsThenRecheckOfLeftovers) {
   const SignedTx b_to_alice = SignedTransfer(bob_, create_b, 0, create_b.id, 2, alice_);
   const SignedTx b_to_carol = SignedTransfer(bob_, create_b, 0, create_b.id, 2, carol_);
   const SignedTx create_c = SignedCreate(carol_, 1, "c");
-  for (const SignedTx* tx : {&b_to_alice, &b_to_carol, &create_c}) {
+  for (const SignedTx *tx : {&b_to_alice, &b_to_carol, &create_c}) {
     EXPECT_EQ(engine->CheckTx(tx->json, pb::NEW).code(), 0u) << tx->id;
   }
   const DeliveredBlock second = engine->ExecuteDecidedBlock(2, {b_to_alice.json});
@@ -267,17 +314,17 @@ TEST_P(LegacyEngineE2eTest, ConcurrentCheckTxWhileTxsAreDeliveredMatchesSequenti
     creates.push_back(SignedCreate(alice_, 2, "owned " + std::to_string(i)));
   }
   std::vector<std::string> create_json;
-  for (const SignedTx& create : creates) create_json.push_back(create.json);
+  for (const SignedTx &create : creates) create_json.push_back(create.json);
   engine->ExecuteDecidedBlock(1, create_json);
 
   std::vector<std::string> checked;
-  for (const SignedTx& create : creates) {
+  for (const SignedTx &create : creates) {
     checked.push_back(SignedTransfer(alice_, create, 0, create.id, 2, carol_).json);
     checked.push_back(create.json);
   }
   checked.push_back("garbage");
   std::vector<uint32_t> sequential;
-  for (const std::string& tx : checked) sequential.push_back(engine->CheckTx(tx, pb::NEW).code());
+  for (const std::string &tx : checked) sequential.push_back(engine->CheckTx(tx, pb::NEW).code());
 
   // Height 2 spends every output to bob, delivered tx by tx while four
   // threads check the mempool's view (the engine never overlaps CheckTx
@@ -287,16 +334,16 @@ TEST_P(LegacyEngineE2eTest, ConcurrentCheckTxWhileTxsAreDeliveredMatchesSequenti
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (const std::string& tx : checked) seen[t].push_back(engine->CheckTx(tx, pb::NEW).code());
+      for (const std::string &tx : checked) seen[t].push_back(engine->CheckTx(tx, pb::NEW).code());
     });
   }
   std::vector<std::string> block;
-  for (const SignedTx& create : creates) {
+  for (const SignedTx &create : creates) {
     block.push_back(SignedTransfer(alice_, create, 0, create.id, 2, bob_).json);
   }
   const std::vector<pb::ResponseDeliverTx> results = engine->DeliverBlock(2, block);
-  for (std::thread& thread : threads) thread.join();
-  for (const pb::ResponseDeliverTx& result : results) EXPECT_EQ(result.code(), 0u) << result.log();
+  for (std::thread &thread : threads) thread.join();
+  for (const pb::ResponseDeliverTx &result : results) EXPECT_EQ(result.code(), 0u) << result.log();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(seen[t], sequential) << "thread " << t;
 
   engine->FlushMempool();
@@ -312,7 +359,7 @@ class EngineVersionsE2eTest : public ::testing::Test {
 
   void TearDown() override {
     if (!HasFailure()) return;
-    for (const auto& [name, node] : {std::pair<const char*, LedgerdUnderTest*>{"v0.34", &v034_},
+    for (const auto &[name, node] : {std::pair<const char *, LedgerdUnderTest *>{"v0.34", &v034_},
                                      {"v0.37", &v037_},
                                      {"v0.38", &v038_}}) {
       std::cerr << "--- ledgerd log (" << name << ") ---\n" << node->LogText() << "--- end ---\n";
@@ -330,7 +377,7 @@ class EngineVersionsE2eTest : public ::testing::Test {
   LedgerdUnderTest v038_;
 };
 
-TEST_F(EngineVersionsE2eTest, SameBlocksGiveIdenticalResultsAppHashesAndState) {
+TEST_F(EngineVersionsE2eTest, SameBlocksGiveIdenticalResultsAppHashesStateAndStream) {
   LegacyEngineClient tendermint(v034_.abci_port(), LegacyEngine::kTendermint034);
   LegacyEngineClient comet037(v037_.abci_port(), LegacyEngine::kCometBft037);
   EngineClient comet038(v038_.abci_port());
@@ -340,6 +387,9 @@ TEST_F(EngineVersionsE2eTest, SameBlocksGiveIdenticalResultsAppHashesAndState) {
   tendermint.Handshake(kChainId);
   comet037.Handshake(kChainId);
   comet038.Handshake(kChainId);
+  StreamSubscriber stream034(v034_.ws_port());
+  StreamSubscriber stream037(v037_.ws_port());
+  StreamSubscriber stream038(v038_.ws_port());
 
   // Chains inside a block, double spends, duplicates, a forged signature,
   // garbage, an empty block, a block with nothing valid, a bigger block.
@@ -369,7 +419,7 @@ TEST_F(EngineVersionsE2eTest, SameBlocksGiveIdenticalResultsAppHashesAndState) {
   std::vector<std::string> all_txs;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const int64_t height = static_cast<int64_t>(i) + 1;
-    const std::vector<std::string>& txs = blocks[i];
+    const std::vector<std::string> &txs = blocks[i];
     all_txs.insert(all_txs.end(), txs.begin(), txs.end());
     std::vector<std::string> proposed;
     const DeliveredBlock by034 = tendermint.ProposeAndCommit(height, txs, &proposed);
@@ -404,7 +454,7 @@ TEST_F(EngineVersionsE2eTest, SameBlocksGiveIdenticalResultsAppHashesAndState) {
   EXPECT_GT(valid_txs, 40u);
 
   // The mempool's verdicts after the last block, NEW and RECHECK.
-  for (const std::string& tx : all_txs) {
+  for (const std::string &tx : all_txs) {
     for (const pb::CheckTxType type : {pb::NEW, pb::RECHECK}) {
       const std::string expected = comet038.CheckTx(tx, type).SerializeAsString();
       EXPECT_EQ(tendermint.CheckTx(tx, type).SerializeAsString(), expected);
@@ -414,7 +464,7 @@ TEST_F(EngineVersionsE2eTest, SameBlocksGiveIdenticalResultsAppHashesAndState) {
 
   // Stored state: every signed transaction offered, committed or refused.
   size_t stored = 0;
-  for (const SignedTx& tx : signed_txs) {
+  for (const SignedTx &tx : signed_txs) {
     const pb::ResponseQuery expected = comet038.Query("/tx", tx.id);
     EXPECT_EQ(tendermint.Query("/tx", tx.id).SerializeAsString(), expected.SerializeAsString());
     EXPECT_EQ(comet037.Query("/tx", tx.id).SerializeAsString(), expected.SerializeAsString());
@@ -426,6 +476,13 @@ TEST_F(EngineVersionsE2eTest, SameBlocksGiveIdenticalResultsAppHashesAndState) {
   EXPECT_EQ(stored, valid_txs);
   EXPECT_EQ(comet038.Query("/tx", a_to_carol.id).code(), abci::kQueryTransactionNotFound);
   EXPECT_EQ(comet038.Query("/tx", forged.id).code(), abci::kQueryTransactionNotFound);
+
+  // The event stream: one message per valid transaction, in block order.
+  const std::vector<std::string> messages038 = stream038.Read(valid_txs);
+  ASSERT_EQ(messages038.size(), valid_txs);
+  EXPECT_NE(messages038.front().find(create_a.id), std::string::npos) << messages038.front();
+  EXPECT_EQ(stream034.Read(valid_txs), messages038);
+  EXPECT_EQ(stream037.Read(valid_txs), messages038);
 }
 
 }  // namespace
