@@ -14,6 +14,7 @@ packages=(
   python3 python3-websocket jq
   clang libclang-rt-14-dev llvm
   docker-compose
+  chromium chromium-driver
 )
 
 missing=()

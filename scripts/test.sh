@@ -13,8 +13,11 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 
 scripts/install-deps.sh
-# The official BigchainDB JavaScript driver, for the end-to-end tests.
-(cd tests/js && npm install --no-audit --no-fund --loglevel=error)
+# npm packages of the JavaScript test suites (the official BigchainDB driver,
+# the browser driver), pinned by their lock files.
+for package in tests/*/package.json; do
+  (cd "$(dirname "$package")" && npm install --no-audit --no-fund --loglevel=error)
+done
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
 cmake --build "$build_dir" -j "$(nproc)"
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
