@@ -53,9 +53,10 @@ function subscribe(url) {
   return { ws, messages, opened };
 }
 
-async function until(predicate, what, timeoutMs = 15000) {
+// Polls `predicate` (which may be async) until it holds; a timeout is a failure.
+async function until(predicate, what, timeoutMs = 60000) {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
@@ -200,10 +201,12 @@ test('a full mempool answers 503', async (t) => {
   await node.start();
   t.after(async () => { await node.stop(); node.removeData(); });
   const alice = new Ed25519Keypair();
-  // The first block goes out at once; keep the producer busy waiting for the
-  // interval by committing one block first.
-  assert.equal((await post(node, create(alice, { n: 0 }), 'async')).status, 202);
-  await sleep(200);
+  // The first block goes out at once; after it the producer waits out the
+  // interval, so the next transaction stays in the one-place mempool.
+  const first = create(alice, { n: 0 });
+  assert.equal((await post(node, first, 'async')).status, 202);
+  await until(async () => (await fetch(`${node.url}/api/v1/transactions/${first.id}`)).status === 200,
+    'the first block');
   assert.equal((await post(node, create(alice, { n: 1 }), 'async')).status, 202);
   const full = await post(node, create(alice, { n: 2 }), 'async');
   assert.equal(full.status, 503, full.text);
