@@ -285,6 +285,14 @@ bool CheckConditionsAndAmounts(const std::vector<const JsonValue*>& output_detai
     if (!parsed.ok()) {
       return checker->Fail(parsed.code(), where + ": " + parsed.message());
     }
+    // The id covers the fulfillment but the signatures do not: a second
+    // spelling of the same fulfillment would be the same transfer of value
+    // under a new id. Only the one canonical spelling is accepted.
+    if (Base64UrlEncode(input.parsed_fulfillment.Der()) != input.fulfillment) {
+      return checker->Fail(ErrorCode::kInvalidSignature,
+                           where + " is not in canonical form (DER with sorted threshold "
+                                   "members, base64url without padding)");
+    }
     input.fulfillment_condition_uri = input.parsed_fulfillment.ToCondition().Uri();
   }
   for (size_t i = 0; i < tx->outputs.size(); ++i) {
