@@ -92,16 +92,18 @@ void HttpSession<Stream>::Route() {
     return Respond(http::status::method_not_allowed,
                    "the event stream is opened with a GET WebSocket upgrade request");
   }
+  // Parameters first: a browser cannot read the answer to a refused
+  // WebSocket upgrade, but it can fetch the same URL and read this 400.
+  Subscription subscription;
+  std::string error;
+  if (!ParseSubscription(query, &subscription, &error)) {
+    return Respond(http::status::bad_request, error);
+  }
   if (!beast::websocket::is_upgrade(request)) {
     response_.set(http::field::upgrade, "websocket");
     response_.set(http::field::connection, "Upgrade");
     return Respond(http::status::upgrade_required,
                    "the event stream speaks WebSocket only; connect with a WebSocket client");
-  }
-  Subscription subscription;
-  std::string error;
-  if (!ParseSubscription(query, &subscription, &error)) {
-    return Respond(http::status::bad_request, error);
   }
   if (!broadcaster_->TryAdmit()) {
     response_.set(http::field::retry_after, "5");
@@ -122,6 +124,8 @@ void HttpSession<Stream>::Respond(http::status status, const std::string& messag
   response_.result(status);
   response_.set(http::field::server, "ledgerd");
   response_.set(http::field::content_type, "application/json");
+  // Any origin may read why it was refused, as with the HTTP API.
+  response_.set(http::field::access_control_allow_origin, "*");
   response_.keep_alive(false);
   // The message may quote what the client sent, which need not be UTF-8.
   response_.body() =

@@ -34,8 +34,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   // Reads one request and answers it: a valid upgrade of the stream path
   // becomes a WebSocketSession; anything else gets a JSON error (404 unknown
-  // path, 405 not GET, 426 not an upgrade, 400 bad parameter, 503 full) and
-  // the connection is closed.
+  // path, 405 not GET, 400 bad parameter, 426 not an upgrade, 503 full; with
+  // Access-Control-Allow-Origin: *) and the connection is closed.
   void Run();
 
  private:
