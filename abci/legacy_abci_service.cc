@@ -1,5 +1,6 @@
 #include "abci/legacy_abci_service.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -16,10 +17,6 @@ constexpr std::string_view kServiceName = "tendermint.abci.ABCIApplication";
 }  // namespace
 
 LegacyAbciService::LegacyAbciService(Responder* responder) : responder_(responder) {}
-
-void LegacyAbciService::ExecuteDelivered(OpenBlock* block) {
-  block->executed = responder_->ExecuteBlock(block->height, block->txs);
-}
 
 grpc::Status LegacyAbciService::Echo(grpc::ServerContext*, const pb::RequestEcho* request,
                                      pb::ResponseEcho* response) {
@@ -78,50 +75,39 @@ grpc::Status LegacyAbciService::ProcessProposal(grpc::ServerContext*,
 grpc::Status LegacyAbciService::BeginBlock(grpc::ServerContext*,
                                            const pb::RequestBeginBlock* request,
                                            pb::ResponseBeginBlock*) {
-  std::lock_guard<std::mutex> lock(block_mutex_);
-  block_.emplace();
-  block_->height = request->header().height();
-  ExecuteDelivered(&*block_);
+  responder_->BeginBlock(request->header().height());
   return grpc::Status::OK;
 }
 
 grpc::Status LegacyAbciService::DeliverTx(grpc::ServerContext*, const pb::RequestDeliverTx* request,
                                           pb::ResponseDeliverTx* response) {
-  std::lock_guard<std::mutex> lock(block_mutex_);
-  if (!block_) {
+  const std::optional<ledger::TxResult> result = responder_->DeliverTx(request->tx());
+  if (!result) {
     responder_->Log(LogSeverity::kError, "DeliverTx without BeginBlock");
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "DeliverTx without BeginBlock");
   }
-  block_->txs.push_back(request->tx());
-  ExecuteDelivered(&*block_);
-  // One result per delivered tx, or the engine would record wrong results.
-  if (block_->executed.results.size() != block_->txs.size()) {
-    responder_->Log(LogSeverity::kError,
-                    "DeliverTx: " + std::to_string(block_->executed.results.size()) +
-                        " results for " + std::to_string(block_->txs.size()) + " txs");
-    return grpc::Status(grpc::StatusCode::INTERNAL, "result count differs from tx count");
-  }
-  FillTxResult(block_->executed.results.back(), response);
+  FillTxResult(*result, response);
   return grpc::Status::OK;
 }
 
 grpc::Status LegacyAbciService::EndBlock(grpc::ServerContext*, const pb::RequestEndBlock* request,
                                          pb::ResponseEndBlock*) {
-  std::lock_guard<std::mutex> lock(block_mutex_);
-  if (!block_) return grpc::Status::OK;
+  const std::optional<ledger::FinalizedBlock> block = responder_->EndBlock();
+  if (!block) return grpc::Status::OK;
   size_t valid = 0;
-  for (const ledger::TxResult& result : block_->executed.results) valid += result.status.ok();
+  for (const ledger::TxResult& result : block->results) valid += result.status.ok();
   responder_->Log(LogSeverity::kDebug,
                   "delivered height " + std::to_string(request->height()) + ": " +
-                      std::to_string(valid) + " of " + std::to_string(block_->txs.size()) +
-                      " txs valid, app hash " + ledger::HexEncode(block_->executed.app_hash));
+                      std::to_string(valid) + " of " + std::to_string(block->results.size()) +
+                      " txs valid, app hash " + ledger::HexEncode(block->app_hash));
   return grpc::Status::OK;
 }
 
 grpc::Status LegacyAbciService::Commit(grpc::ServerContext*, const pb::RequestCommit*,
                                        pb::ResponseCommit* response) {
-  std::lock_guard<std::mutex> lock(block_mutex_);
-  block_.reset();
+  // EndBlock stages the block; an engine that skipped it still commits what
+  // was delivered.
+  responder_->EndBlock();
   std::string app_hash;
   grpc::Status status = responder_->Commit(&app_hash);
   if (!status.ok()) return status;

@@ -5,20 +5,15 @@
 //
 // A block arrives as BeginBlock, one DeliverTx per transaction, EndBlock and
 // Commit (which returns the app hash in ResponseCommit.data). Each DeliverTx
-// answers the transaction's final result: the one FinalizeBlock gives it in a
-// block of the transactions delivered so far (see ExecuteDelivered).
+// executes its transaction at once against committed state plus the block's
+// earlier valid transactions and answers its final result, the one
+// FinalizeBlock would give it.
 //
-// Thread safety: all methods may be called concurrently from gRPC's threads.
-// The block being delivered is guarded by a mutex; the engine sends one
-// block's calls in order on its consensus connection.
+// Thread safety: all methods may be called concurrently from gRPC's threads;
+// the Responder serializes block execution. The engine sends one block's
+// calls in order on its consensus connection.
 #ifndef ABCI_LEGACY_ABCI_SERVICE_H_
 #define ABCI_LEGACY_ABCI_SERVICE_H_
-
-#include <cstdint>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <vector>
 
 #include "abci/responder.h"
 #include "tendermint/abci/types.grpc.pb.h"
@@ -112,27 +107,7 @@ class LegacyAbciService final : public tendermint::abci::ABCIApplication::Servic
                                   tendermint::abci::ResponseApplySnapshotChunk* response) override;
 
  private:
-  // The block between BeginBlock and Commit.
-  struct OpenBlock {
-    int64_t height = 0;
-    std::vector<std::string> txs;     // delivered so far, in order
-    ledger::FinalizedBlock executed;  // the latest execution of `txs`
-  };
-
-  // Executes the open block's transactions as delivered so far and stages
-  // them for Commit. The last result is then the newest transaction's: the
-  // Application validates a block in order against committed state plus
-  // the earlier valid transactions, so results never depend on later ones.
-  // This re-executes the whole block on every DeliverTx (stateless checks
-  // come from the Application's cache, the state checks are redone), which
-  // is quadratic in the block's length; an incremental Application API
-  // would replace this one function.
-  void ExecuteDelivered(OpenBlock* block);
-
   Responder* const responder_;
-
-  std::mutex block_mutex_;
-  std::optional<OpenBlock> block_;  // guarded by block_mutex_
 };
 
 }  // namespace abci

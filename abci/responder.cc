@@ -273,6 +273,21 @@ ledger::FinalizedBlock Responder::ExecuteBlock(int64_t height,
   return app_->FinalizeBlock(height, txs);
 }
 
+void Responder::BeginBlock(int64_t height) {
+  std::lock_guard<std::mutex> lock(consensus_mutex_);
+  app_->BeginBlock(height);
+}
+
+std::optional<ledger::TxResult> Responder::DeliverTx(std::string_view tx) {
+  std::lock_guard<std::mutex> lock(consensus_mutex_);
+  return app_->DeliverTx(tx);
+}
+
+std::optional<ledger::FinalizedBlock> Responder::EndBlock() {
+  std::lock_guard<std::mutex> lock(consensus_mutex_);
+  return app_->EndBlock();
+}
+
 grpc::Status Responder::Commit(std::string* app_hash) {
   std::lock_guard<std::mutex> lock(consensus_mutex_);
   std::string error;

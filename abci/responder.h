@@ -7,7 +7,7 @@
 // services call it.
 //
 // Thread safety: all methods may be called concurrently from gRPC's threads.
-// Info, InitChain, ExecuteBlock and Commit are serialized by one mutex
+// Info, InitChain, block execution and Commit are serialized by one mutex
 // because the Application requires one caller at a time for them; CheckTx
 // and Query run in parallel.
 #ifndef ABCI_RESPONDER_H_
@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,14 @@ class Responder {
   // result per tx, in order, and the resulting app hash) and stages it for
   // Commit, replacing whatever was staged before.
   ledger::FinalizedBlock ExecuteBlock(int64_t height, const std::vector<std::string>& txs);
+
+  // The same execution one transaction at a time (v0.34/v0.37): BeginBlock
+  // opens block `height`; DeliverTx executes the next transaction and gives
+  // its final result (nullopt when no block is open); EndBlock stages the
+  // block for Commit and gives the app hash (nullopt when no block is open).
+  void BeginBlock(int64_t height);
+  std::optional<ledger::TxResult> DeliverTx(std::string_view tx);
+  std::optional<ledger::FinalizedBlock> EndBlock();
 
   // Durably writes the staged block and sets `*app_hash` to the committed
   // app hash. A failure (nothing staged, or the write failed) is logged and

@@ -69,29 +69,47 @@ TxResult Application::CheckTx(std::string_view raw, bool recheck) {
 
 FinalizedBlock Application::FinalizeBlock(int64_t height, const std::vector<std::string>& txs) {
   std::vector<std::shared_ptr<const CheckedTransaction>> checked = CheckAll(txs, &cache_);
+  BeginBlock(height);
+  for (size_t i = 0; i < txs.size(); ++i) open_->results.push_back(Deliver(txs[i], *checked[i]));
+  return *EndBlock();
+}
 
-  FinalizedBlock result;
-  result.height = height;
-  result.results.reserve(txs.size());
-  BlockOverlay overlay(store_);
-  BlockWrite staged;
-  staged.height = height;
-  for (const auto& entry : checked) {
-    if (!entry->status.ok()) {
-      result.results.push_back(TxResult{entry->status, nullptr});
-      continue;
-    }
-    Status status = CheckAgainstState(*entry, overlay);
-    if (status.ok()) {
-      overlay.Apply(*entry->transaction);
-      staged.transactions.push_back(entry->transaction);
-    }
-    result.results.push_back(TxResult{std::move(status), entry->transaction});
+void Application::BeginBlock(int64_t height) {
+  staged_.reset();
+  staged_raw_.clear();
+  open_.emplace(store_);
+  open_->write.height = height;
+}
+
+std::optional<TxResult> Application::DeliverTx(std::string_view raw) {
+  if (!open_) return std::nullopt;
+  std::shared_ptr<const CheckedTransaction> checked = cache_.Check(raw);
+  open_->results.push_back(Deliver(raw, *checked));
+  return open_->results.back();
+}
+
+TxResult Application::Deliver(std::string_view raw, const CheckedTransaction& checked) {
+  open_->raw.emplace_back(raw);
+  if (!checked.status.ok()) return TxResult{checked.status, nullptr};
+  Status status = CheckAgainstState(checked, open_->overlay);
+  if (status.ok()) {
+    open_->overlay.Apply(*checked.transaction);
+    open_->write.transactions.push_back(checked.transaction);
   }
-  staged.app_hash = NextAppHash(store_->LoadChainState().last_app_hash, staged.transactions);
-  result.app_hash = staged.app_hash;
-  staged_ = std::move(staged);
-  staged_raw_ = txs;
+  return TxResult{std::move(status), checked.transaction};
+}
+
+std::optional<FinalizedBlock> Application::EndBlock() {
+  if (!open_) return std::nullopt;
+  FinalizedBlock result;
+  result.height = open_->write.height;
+  result.results = std::move(open_->results);
+  open_->write.app_hash =
+      NextAppHash(store_->LoadChainState().last_app_hash, open_->write.transactions);
+  result.app_hash = open_->write.app_hash;
+  staged_ = std::move(open_->write);
+  staged_raw_ = std::move(open_->raw);
+  open_.reset();
   return result;
 }
 

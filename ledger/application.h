@@ -18,6 +18,7 @@
 
 #include "ledger/block_store.h"
 #include "ledger/committed_block.h"
+#include "ledger/state.h"
 #include "ledger/transaction.h"
 #include "ledger/validation_cache.h"
 
@@ -69,8 +70,23 @@ class Application {
 
   // Executes a block in order against committed state plus the block's earlier
   // valid transactions, and stages it for Commit. Calling it again for the
-  // same height (a replay after a crash) replaces the staged block.
+  // same height (a replay after a crash) replaces the staged block. The
+  // stateless checks of uncached transactions run across all cores first.
   FinalizedBlock FinalizeBlock(int64_t height, const std::vector<std::string>& txs);
+
+  // The same execution for engines that hand a block over one transaction at
+  // a time (BeginBlock, DeliverTx..., EndBlock): each step costs what its
+  // transaction costs, and the results, app hash and staged block equal
+  // FinalizeBlock's for the same transactions.
+  //
+  // BeginBlock opens a block at `height`, discarding any block open or staged.
+  void BeginBlock(int64_t height);
+  // Executes `raw` against committed state plus the open block's earlier
+  // valid transactions; nullopt (and nothing done) when no block is open.
+  std::optional<TxResult> DeliverTx(std::string_view raw);
+  // Closes the open block and stages it for Commit; nullopt when no block is
+  // open.
+  std::optional<FinalizedBlock> EndBlock();
 
   // Durably writes the staged block (even one without valid transactions),
   // then tells every observer. Returns false with `*error` if nothing was
@@ -86,6 +102,20 @@ class Application {
  private:
   BlockStore* store_;
   ValidationCache cache_;
+  // A block between BeginBlock and EndBlock.
+  struct OpenBlock {
+    explicit OpenBlock(const LedgerView* committed) : overlay(committed) {}
+    BlockOverlay overlay;  // committed state plus the block's valid txs
+    BlockWrite write;
+    std::vector<std::string> raw;  // every delivered transaction, as received
+    std::vector<TxResult> results;
+  };
+
+  // Executes one transaction of the open block whose stateless result is
+  // `checked`.
+  TxResult Deliver(std::string_view raw, const CheckedTransaction& checked);
+
+  std::optional<OpenBlock> open_;
   std::optional<BlockWrite> staged_;
   std::vector<std::string> staged_raw_;  // the block's transactions as received
   std::mutex observers_mutex_;

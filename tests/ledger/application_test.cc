@@ -256,6 +256,53 @@ TEST_F(ApplicationTest, TwoInstancesAgreeOnAppHashes) {
   }
 }
 
+TEST_F(ApplicationTest, DeliveringOneByOneEqualsFinalizeBlock) {
+  TempDir other_dir;
+  std::string error;
+  auto other_store = BlockStore::Open(other_dir.path(), &error);
+  Application one_by_one(other_store.get());
+  KeyPair a = TestKey(1), b = TestKey(2), c = TestKey(3);
+  std::string create = Create(a);
+  std::string asset = IdOf(create);
+  std::string to_b = Transfer(create, 0, a, asset, b);
+  std::vector<std::vector<std::string>> blocks = {
+      {create, to_b, Transfer(create, 0, a, asset, c), Transfer(to_b, 0, b, asset, c), "{"},
+      {create, Create(c)},
+      {},
+  };
+  for (size_t h = 0; h < blocks.size(); ++h) {
+    const int64_t height = static_cast<int64_t>(h + 1);
+    FinalizedBlock whole = Commit(height, blocks[h]);
+    one_by_one.BeginBlock(height);
+    std::vector<ErrorCode> delivered;
+    for (const std::string& tx : blocks[h]) {
+      std::optional<TxResult> result = one_by_one.DeliverTx(tx);
+      ASSERT_TRUE(result.has_value());
+      delivered.push_back(result->status.code());
+    }
+    std::optional<FinalizedBlock> ended = one_by_one.EndBlock();
+    ASSERT_TRUE(ended.has_value());
+    ASSERT_TRUE(one_by_one.Commit(&error)) << error;
+    EXPECT_EQ(delivered, Codes(whole)) << "height " << height;
+    EXPECT_EQ(Codes(*ended), Codes(whole)) << "height " << height;
+    EXPECT_EQ(ended->app_hash, whole.app_hash) << "height " << height;
+    EXPECT_EQ(other_store->LastHeight(), height);
+  }
+  EXPECT_EQ(other_store->TransactionsOfAsset(asset), store_->TransactionsOfAsset(asset));
+}
+
+TEST_F(ApplicationTest, DeliverTxAndEndBlockNeedAnOpenBlock) {
+  std::string error;
+  EXPECT_FALSE(app_->DeliverTx(Create(TestKey(1))).has_value());
+  EXPECT_FALSE(app_->EndBlock().has_value());
+  EXPECT_FALSE(app_->Commit(&error));
+  app_->BeginBlock(1);
+  ASSERT_TRUE(app_->EndBlock().has_value());
+  EXPECT_FALSE(app_->EndBlock().has_value()) << "EndBlock closes the block";
+  EXPECT_TRUE(app_->Commit(&error)) << error;
+  EXPECT_EQ(store_->LastHeight(), 1);
+}
+
 TEST_F(ApplicationTest, ObserversHearOfDurableBlocksOnly) {
   RecordingObserver observer(store_.get());
   app_->AddObserver(&observer);
