@@ -87,14 +87,19 @@ Endpoints::Endpoints(ledger::Application& app, const ledger::BlockStore& store,
       store_(store),
       submitter_(submitter),
       metrics_(std::move(metrics)),
-      settings_(std::move(settings)) {}
+      settings_(std::move(settings)),
+      page_(settings_.streams_url) {}
 
-Reply Endpoints::Root() const {
+Reply Endpoints::Root(std::string_view accept, std::string_view if_none_match) const {
+  if (WebPage::PrefersHtml(accept)) return page_.Page(if_none_match);
   nlohmann::json root = {{"api", {{"v1", V1Links(kV1Prefix, settings_)}}},
                          {"docs", settings_.docs_url},
                          {"software", "ledgerd"},
                          {"version", settings_.version}};
-  return JsonReply(http::status::ok, Dump(root));
+  Reply reply = JsonReply(http::status::ok, Dump(root));
+  // A cache must not hand this to a browser that would get the page.
+  reply.headers.emplace_back(http::field::vary, "Accept");
+  return reply;
 }
 
 Reply Endpoints::ApiV1Root() const {
@@ -290,6 +295,10 @@ Reply Endpoints::PrometheusMetrics() const {
   Reply reply = JsonReply(http::status::ok, metrics_->RenderPrometheus());
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return reply;
+}
+
+Reply Endpoints::PageFile(std::string_view name, std::string_view if_none_match) const {
+  return page_.File(name, if_none_match);
 }
 
 std::string Endpoints::TransactionArray(const std::vector<std::string>& ids) const {

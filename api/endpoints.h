@@ -15,6 +15,7 @@
 #include "api/reply.h"
 #include "api/request_target.h"
 #include "api/transaction_submitter.h"
+#include "api/web_page.h"
 #include "ledger/application.h"
 #include "ledger/block_store.h"
 
@@ -39,8 +40,10 @@ class Endpoints {
             TransactionSubmitter& submitter, std::shared_ptr<Metrics> metrics,
             EndpointSettings settings);
 
-  // GET /: {"api":{"v1":{...}},"docs":...,"software":"ledgerd","version":...}.
-  Reply Root() const;
+  // GET /: the page (WebPage::Page) for a client whose `accept` header
+  // prefers HTML, else {"api":{"v1":{...}},"docs":...,"software":"ledgerd",
+  // "version":...}; Vary: Accept either way.
+  Reply Root(std::string_view accept, std::string_view if_none_match) const;
   // GET /api/v1/: the URL of every resource and of the event stream.
   Reply ApiV1Root() const;
 
@@ -77,6 +80,8 @@ class Endpoints {
   Reply Health() const;
   // GET /metrics: Prometheus text.
   Reply PrometheusMetrics() const;
+  // GET /web/{name}: a file of the page (WebPage::File).
+  Reply PageFile(std::string_view name, std::string_view if_none_match) const;
 
  private:
   enum class SearchField { kAssetData, kMetadata };
@@ -89,6 +94,7 @@ class Endpoints {
   TransactionSubmitter& submitter_;
   const std::shared_ptr<Metrics> metrics_;
   const EndpointSettings settings_;
+  const WebPage page_;
 };
 
 }  // namespace api

@@ -34,10 +34,11 @@ Response ToResponse(Reply reply, unsigned version, bool keep_alive, bool head) {
   response.set(http::field::access_control_allow_origin, "*");
   if (!reply.body.empty()) response.set(http::field::content_type, reply.content_type);
   for (const auto& [field, value] : reply.headers) response.set(field, value);
+  for (const auto& [name, value] : reply.named_headers) response.set(name, value);
   response.keep_alive(keep_alive);
   const size_t length = reply.body.size();
   if (!head) response.body() = std::move(reply.body);
-  response.content_length(length);
+  if (reply.status != http::status::not_modified) response.content_length(length);
   return response;
 }
 

@@ -19,12 +19,14 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 inline constexpr std::string_view kJsonContentType = "application/json";
 
 // A status, a body and its type, and any headers particular to the answer
-// (Allow, CORS preflight). Plain value type.
+// (Allow, CORS preflight, ETag). Plain value type.
 struct Reply {
   boost::beast::http::status status = boost::beast::http::status::ok;
   std::string body;
   std::string content_type = std::string(kJsonContentType);
   std::vector<std::pair<boost::beast::http::field, std::string>> headers;
+  // Headers Beast has no field constant for (Content-Security-Policy).
+  std::vector<std::pair<std::string, std::string>> named_headers;
 };
 
 // A JSON reply: `json` must already be a serialized JSON document.
@@ -40,8 +42,9 @@ std::string InvalidTransactionMessage(std::string_view error_name, std::string_v
 
 // The HTTP response for `reply`, with Access-Control-Allow-Origin: * (as
 // BigchainDB, every origin may read every answer), Server, Content-Type and
-// Content-Length. `head` keeps Content-Length but drops the body;
-// `keep_alive` false adds Connection: close.
+// Content-Length (none on a 304, which describes the representation it does
+// not send). `head` keeps Content-Length but drops the body; `keep_alive`
+// false adds Connection: close.
 Response ToResponse(Reply reply, unsigned version, bool keep_alive, bool head);
 
 }  // namespace api

@@ -21,7 +21,10 @@ Router::Router(std::shared_ptr<Endpoints> endpoints) : endpoints_(std::move(endp
   Endpoints* e = endpoints_.get();
   const auto get = http::verb::get;
   routes_ = {
-      {"/", get, Sync([e](const Call&) { return e->Root(); })},
+      {"/", get, Sync([e](const Call& call) {
+         return e->Root(call.request[http::field::accept],
+                        call.request[http::field::if_none_match]);
+       })},
       {"/api/v1", get, Sync([e](const Call&) { return e->ApiV1Root(); })},
       {"/api/v1/transactions", get,
        Sync([e](const Call& call) { return e->ListTransactions(call.target); })},
@@ -40,6 +43,9 @@ Router::Router(std::shared_ptr<Endpoints> endpoints) : endpoints_(std::move(endp
        Sync([e](const Call& call) { return e->SearchMetadata(call.target); })},
       {"/health", get, Sync([e](const Call&) { return e->Health(); })},
       {"/metrics", get, Sync([e](const Call&) { return e->PrometheusMetrics(); })},
+      {"/web/*", get, Sync([e](const Call& call) {
+         return e->PageFile(call.segment, call.request[http::field::if_none_match]);
+       })},
   };
 }
 

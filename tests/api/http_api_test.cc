@@ -245,9 +245,10 @@ TEST_F(HttpApiTest, RootAdvertisesEndpointsAndStream) {
   }
 }
 
-TEST_F(HttpApiTest, RootIsJsonEvenWhenHtmlIsAccepted) {
+TEST_F(HttpApiTest, RootIsJsonUnlessHtmlIsPreferred) {
+  // A browser gets the page instead (web_page_test.cc).
   ClientResponse response =
-      Client().Send(http::verb::get, "/", "", {{"Accept", "text/html,application/xhtml+xml"}});
+      Client().Send(http::verb::get, "/", "", {{"Accept", "application/json, text/html;q=0.9"}});
   ASSERT_EQ(response.result_int(), 200);
   EXPECT_EQ(JsonBody(response)["software"], "ledgerd");
 }
