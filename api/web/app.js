@@ -8,6 +8,8 @@
   'use strict';
 
   const CHART_WINDOW_MS = 5 * 60 * 1000;
+  const MAX_BARS = 120;
+  const MIN_SLOTS = 30;
   const MAX_BLOCKS = 500; // older blocks leave the page (and the duplicate check)
   const BACKOFF_FIRST_MS = 500;
   const BACKOFF_MAX_MS = 10000;
@@ -21,7 +23,9 @@
     txCount: $('tx-count'),
     streamUrl: $('stream-url'),
     chart: $('chart'),
+    chartFirst: $('chart-first'),
     chartMax: $('chart-max'),
+    chartLast: $('chart-last'),
     filterForm: $('filter-form'),
     filterAssetId: $('filter-asset-id'),
     filterPublicKey: $('filter-public-key'),
@@ -324,28 +328,31 @@
     return node;
   }
 
-  // Bars at the time each block arrived, as tall as its transaction count.
+  // One bar per block received in the last few minutes, oldest left, as
+  // tall as its transaction count; at most MAX_BARS, the newest.
   function drawChart() {
     const width = 600;
     const top = 8;
     const bottom = 132;
     const now = Date.now();
     view.chart = view.chart.filter((entry) => now - entry.at <= CHART_WINDOW_MS);
-    const max = Math.max(1, ...view.chart.map((entry) => entry.count));
+    const shown = view.chart.filter((entry) => entry.count > 0)
+      .sort((a, b) => a.height - b.height)
+      .slice(-MAX_BARS);
+    const max = Math.max(1, ...shown.map((entry) => entry.count));
 
     const nodes = [
       svg('line', { x1: 0, y1: top, x2: width, y2: top, class: 'gridline' }),
       svg('line', { x1: 0, y1: bottom, x2: width, y2: bottom, class: 'baseline' }),
     ];
-    const barWidth = 6;
-    for (const entry of view.chart) {
-      if (entry.count === 0) continue;
-      const x = ((entry.at - (now - CHART_WINDOW_MS)) / CHART_WINDOW_MS) * width;
+    // Few blocks keep a readable bar width instead of filling the width.
+    const slot = width / Math.max(shown.length, MIN_SLOTS);
+    shown.forEach((entry, index) => {
       const height = Math.max(2, (entry.count / max) * (bottom - top));
       const bar = svg('rect', {
-        x: Math.max(0, Math.min(width - barWidth, x - barWidth)),
+        x: width - (shown.length - index) * slot + slot * 0.15,
         y: bottom - height,
-        width: barWidth,
+        width: slot * 0.7,
         height,
         class: 'bar',
       });
@@ -353,9 +360,11 @@
       title.textContent = `block ${entry.height}: ${entry.count} transaction${entry.count === 1 ? '' : 's'}`;
       bar.append(title);
       nodes.push(bar);
-    }
+    });
     el.chart.replaceChildren(...nodes);
+    el.chartFirst.textContent = shown.length ? `block ${shown[0].height}` : 'no blocks yet';
     el.chartMax.textContent = `top line: ${max} per block`;
+    el.chartLast.textContent = shown.length ? `block ${shown[shown.length - 1].height}` : '';
   }
 
   // ---- filters ----------------------------------------------------------
