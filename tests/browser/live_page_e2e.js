@@ -45,12 +45,15 @@ function freePort() {
 }
 
 // Starts ledgerd --dev on `dataDir` and waits until its HTTP API answers.
-async function startNode(streamPort) {
+async function startNode(streamPort, {
+  advertised = `ws://127.0.0.1:${streamPort}/api/v1/streams/valid_transactions`, extraArgs = [],
+} = {}) {
   const args = [
     '--dev', '--data-dir', dataDir,
     '--http-addr', `127.0.0.1:${httpPort}`,
     '--ws-addr', `127.0.0.1:${streamPort}`,
-    '--advertised-ws-url', `ws://127.0.0.1:${streamPort}/api/v1/streams/valid_transactions`,
+    '--advertised-ws-url', advertised,
+    ...extraArgs,
   ];
   const child = spawn(LEDGERD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -138,6 +141,8 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 900 },
+    // The wss:// test's stream has a certificate made on the spot.
+    ignoreHTTPSErrors: true,
   });
   page = context.pages()[0] || await context.newPage();
   page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`));
@@ -279,6 +284,32 @@ test('a filter the stream refuses shows the stream\'s message', async () => {
   await page.click('#filter-clear');
   await waitForState('open');
   assert.equal(await page.isVisible('#filter-error'), false);
+});
+
+test('behind a TLS proxy the page follows the advertised wss:// URL, not its own host', async (t) => {
+  const cert = path.join(work, 'stream-cert.pem');
+  const key = path.join(work, 'stream-key.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+      '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  } catch (error) {
+    t.skip('no openssl to make a certificate with');
+    return;
+  }
+  await stopNode(node);
+  // As behind a proxy: the advertised host is not the one the page is
+  // loaded from, and the scheme is wss.
+  const advertised = `wss://localhost:${wsPort}/api/v1/streams/valid_transactions`;
+  node = await startNode(wsPort, { advertised, extraArgs: ['--ws-tls-cert', cert, '--ws-tls-key', key] });
+  const response = await page.goto(`http://127.0.0.1:${httpPort}/`);
+  assert.match(response.headers()['content-security-policy'],
+    new RegExp(`connect-src 'self' wss://localhost:${wsPort} https://localhost:${wsPort};`));
+  await waitForState('open');
+  assert.ok((await page.textContent('#stream-url')).startsWith(`${advertised}?from_height=`));
+  const tx = commit('create', '--key-file', alice.file, '--asset', '{"name":"glider"}');
+  await waitForIds([tx.id]);
+  assert.deepEqual(await idsOnPage(), [tx.id]);
 });
 
 test('nothing was refused by the Content-Security-Policy and no script failed', () => {
