@@ -59,6 +59,7 @@
     shown: 0,
     latestHeight: 0,
     chart: [], // {height, count, at}, in arrival order
+    chartScheduled: false,
   };
 
   // ---- connection -------------------------------------------------------
@@ -252,6 +253,8 @@
     const block = { element, list, countText, ids: [], chartEntry: { height, count: 0, at: Date.now() } };
     view.blocks.set(height, block);
     view.chart.push(block.chartEntry);
+    // A long replay arrives within seconds: keep what the chart can show.
+    if (view.chart.length > 2 * MAX_BARS) view.chart.splice(0, view.chart.length - 2 * MAX_BARS);
     el.blocksEmpty.hidden = true;
     dropOldBlocks();
     return block;
@@ -292,7 +295,7 @@
     view.shown += 1;
     el.txCount.textContent = String(view.shown);
     setLatestHeight(height);
-    drawChart();
+    scheduleChart();
   }
 
   function clearBlocks() {
@@ -326,6 +329,16 @@
     const node = document.createElementNS(SVG_NS, name);
     for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
     return node;
+  }
+
+  // Draws once per frame however many messages arrive in it.
+  function scheduleChart() {
+    if (view.chartScheduled) return;
+    view.chartScheduled = true;
+    requestAnimationFrame(() => {
+      view.chartScheduled = false;
+      drawChart();
+    });
   }
 
   // One bar per block received in the last few minutes, oldest left, as
