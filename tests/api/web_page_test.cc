@@ -45,7 +45,7 @@ class RefusingSubmitter : public TransactionSubmitter {
   }
 };
 
-TEST(WebPageTest, HtmlOnlyWhenPreferredOverJson) {
+TEST(HttpPageTest, HtmlOnlyWhenPreferredOverJson) {
   EXPECT_TRUE(WebPage::PrefersHtml("text/html"));
   EXPECT_TRUE(WebPage::PrefersHtml(kChromeAccept));
   EXPECT_TRUE(
@@ -65,7 +65,7 @@ TEST(WebPageTest, HtmlOnlyWhenPreferredOverJson) {
   EXPECT_FALSE(WebPage::PrefersHtml("text/htmlx, garbage"));
 }
 
-TEST(WebPageTest, PolicyAllowsOnlySelfAndTheStreamOrigin) {
+TEST(HttpPageTest, PolicyAllowsOnlySelfAndTheStreamOrigin) {
   EXPECT_EQ(WebPage(kStreamUrl).content_security_policy(),
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             "connect-src 'self' wss://ledger.example https://ledger.example; base-uri 'none'; "
@@ -88,7 +88,7 @@ TEST(WebPageTest, PolicyAllowsOnlySelfAndTheStreamOrigin) {
   }
 }
 
-TEST(WebPageTest, EmbeddedFilesAreTheSourceFilesWithTheirHashes) {
+TEST(HttpPageTest, EmbeddedFilesAreTheSourceFilesWithTheirHashes) {
   std::set<std::string> names;
   for (const WebFile& file : WebFiles()) {
     names.insert(std::string(file.name));
@@ -98,7 +98,7 @@ TEST(WebPageTest, EmbeddedFilesAreTheSourceFilesWithTheirHashes) {
   EXPECT_EQ(names, (std::set<std::string>{"app.js", "favicon.svg", "index.html", "style.css"}));
 }
 
-class WebPageServerTest : public ::testing::Test {
+class HttpPageServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
@@ -139,7 +139,7 @@ void ExpectPageHeaders(const ClientResponse& response, const std::string& file) 
   EXPECT_EQ(response["X-Content-Type-Options"], "nosniff");
 }
 
-TEST_F(WebPageServerTest, BrowserGetsThePageAtTheRoot) {
+TEST_F(HttpPageServerTest, BrowserGetsThePageAtTheRoot) {
   for (const char* accept : {"text/html", kChromeAccept}) {
     SCOPED_TRACE(accept);
     ClientResponse response = Get("/", {{"Accept", accept}});
@@ -151,7 +151,7 @@ TEST_F(WebPageServerTest, BrowserGetsThePageAtTheRoot) {
   }
 }
 
-TEST_F(WebPageServerTest, ApiClientsKeepTheJsonRoot) {
+TEST_F(HttpPageServerTest, ApiClientsKeepTheJsonRoot) {
   for (const char* accept : {"", "*/*", "application/json", "application/json, text/plain, */*"}) {
     SCOPED_TRACE(accept);
     std::vector<std::pair<std::string, std::string>> headers;
@@ -168,7 +168,7 @@ TEST_F(WebPageServerTest, ApiClientsKeepTheJsonRoot) {
   EXPECT_EQ(v1[http::field::content_type], "application/json");
 }
 
-TEST_F(WebPageServerTest, FilesWithTheirContentTypes) {
+TEST_F(HttpPageServerTest, FilesWithTheirContentTypes) {
   const std::pair<const char*, const char*> files[] = {
       {"app.js", "text/javascript; charset=utf-8"},
       {"style.css", "text/css; charset=utf-8"},
@@ -188,7 +188,7 @@ TEST_F(WebPageServerTest, FilesWithTheirContentTypes) {
   EXPECT_EQ(head[http::field::content_length], std::to_string(ReadSourceFile("app.js").size()));
 }
 
-TEST_F(WebPageServerTest, EveryFileThePageLinksIsServed) {
+TEST_F(HttpPageServerTest, EveryFileThePageLinksIsServed) {
   const std::string page = ReadSourceFile("index.html");
   const std::regex reference(R"((?:href|src)="(web/[^"]+)\")");
   int found = 0;
@@ -200,7 +200,7 @@ TEST_F(WebPageServerTest, EveryFileThePageLinksIsServed) {
   EXPECT_EQ(found, 3);
 }
 
-TEST_F(WebPageServerTest, MatchingEtagIs304WithoutBody) {
+TEST_F(HttpPageServerTest, MatchingEtagIs304WithoutBody) {
   HttpClient client(api_->port());
   const std::string etag = std::string(Get("/web/app.js")[http::field::etag]);
   for (const std::string& if_none_match :
@@ -224,7 +224,7 @@ TEST_F(WebPageServerTest, MatchingEtagIs304WithoutBody) {
   EXPECT_EQ(Get("/", {{"If-None-Match", page_etag}}).result_int(), 200);
 }
 
-TEST_F(WebPageServerTest, UnknownFilesAre404Json) {
+TEST_F(HttpPageServerTest, UnknownFilesAre404Json) {
   for (const char* target :
        {"/web/missing.js", "/web/index.html", "/web/", "/web", "/web/app.js/x", "/web/..%2Fapi"}) {
     SCOPED_TRACE(target);
