@@ -59,15 +59,26 @@ Digest DigestWith(const EVP_MD* algorithm, std::string_view data) {
   return digest;
 }
 
-// Value of `c` in `alphabet`, or -1 when it is not part of it.
-int DigitValue(std::string_view alphabet, char c) {
-  const size_t position = alphabet.find(c);
-  return position == std::string_view::npos ? -1 : static_cast<int>(position);
-}
+// Digit values of every byte in an alphabet, -1 outside it: decoding looks
+// each character up once instead of searching the alphabet.
+struct DigitTable {
+  std::array<int8_t, 256> value;
+  constexpr explicit DigitTable(std::string_view alphabet) : value() {
+    value.fill(-1);
+    for (size_t i = 0; i < alphabet.size(); ++i) {
+      value[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    }
+  }
+  int operator()(char c) const { return value[static_cast<unsigned char>(c)]; }
+};
+
+constexpr DigitTable kBase58Digits(kBase58Alphabet);
+constexpr DigitTable kBase64UrlDigits(kBase64UrlAlphabet);
+constexpr DigitTable kHexLowerDigits(kHexDigits);
 
 int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return DigitValue(kHexDigits, c);
+  return kHexLowerDigits(c);
 }
 
 const unsigned char* AsBytes(std::string_view text) {
@@ -84,6 +95,34 @@ Digest Sha3_256(std::string_view data) {
 Digest Sha256(std::string_view data) {
   static const EVP_MD* const algorithm = FetchDigest("SHA2-256");
   return DigestWith(algorithm, data);
+}
+
+Sha3_256Hasher::Sha3_256Hasher() : context_(EVP_MD_CTX_new()) {
+  static const EVP_MD* const algorithm = FetchDigest("SHA3-256");
+  if (!context_ || EVP_DigestInit_ex2(context_, algorithm, nullptr) != 1) {
+    Fatal("OpenSSL digest failed");
+  }
+}
+
+Sha3_256Hasher::Sha3_256Hasher(const Sha3_256Hasher& other) : context_(EVP_MD_CTX_new()) {
+  if (!context_ || EVP_MD_CTX_copy_ex(context_, other.context_) != 1) {
+    Fatal("OpenSSL digest copy failed");
+  }
+}
+
+Sha3_256Hasher::~Sha3_256Hasher() { EVP_MD_CTX_free(context_); }
+
+void Sha3_256Hasher::Update(std::string_view data) {
+  if (EVP_DigestUpdate(context_, data.data(), data.size()) != 1) Fatal("OpenSSL digest failed");
+}
+
+Digest Sha3_256Hasher::Finish() {
+  Digest digest;
+  unsigned int size = 0;
+  if (EVP_DigestFinal_ex(context_, digest.data(), &size) != 1 || size != digest.size()) {
+    Fatal("OpenSSL digest failed");
+  }
+  return digest;
 }
 
 std::string DigestBytes(const Digest& digest) {
@@ -148,7 +187,7 @@ std::optional<std::string> Base58Decode(std::string_view text) {
     uint32_t chunk = 0;
     uint32_t scale = 1;
     for (size_t end = std::min(i + 5, text.size()); i < end; ++i) {
-      const int value = DigitValue(kBase58Alphabet, text[i]);
+      const int value = kBase58Digits(text[i]);
       if (value < 0) return std::nullopt;
       chunk = chunk * 58 + static_cast<uint32_t>(value);
       scale *= 58;
@@ -206,7 +245,7 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
   uint32_t bits = 0;
   int bit_count = 0;
   for (char c : text) {
-    const int value = DigitValue(kBase64UrlAlphabet, c);
+    const int value = kBase64UrlDigits(c);
     if (value < 0) return std::nullopt;
     bits = (bits << 6) | static_cast<uint32_t>(value);
     bit_count += 6;

@@ -10,6 +10,9 @@
 #include <string>
 #include <string_view>
 
+// OpenSSL's digest context (EVP_MD_CTX), kept out of this header.
+struct evp_md_ctx_st;
+
 namespace ledger {
 
 using Digest = std::array<uint8_t, 32>;
@@ -19,6 +22,28 @@ Digest Sha3_256(std::string_view data);
 
 // SHA-256 of `data`.
 Digest Sha256(std::string_view data);
+
+// SHA3-256 fed in pieces. A copy carries the state hashed so far, so a
+// common prefix is hashed once for several messages that extend it.
+//
+// Thread safety: one object per thread; distinct objects are independent.
+class Sha3_256Hasher {
+ public:
+  Sha3_256Hasher();
+  Sha3_256Hasher(const Sha3_256Hasher& other);
+  Sha3_256Hasher& operator=(const Sha3_256Hasher&) = delete;
+  ~Sha3_256Hasher();
+
+  // Appends `data` to the message.
+  void Update(std::string_view data);
+
+  // The digest of everything appended so far; the hasher may not be used
+  // afterwards (copy it first to go on).
+  Digest Finish();
+
+ private:
+  ::evp_md_ctx_st* context_;
+};
 
 // The digest's bytes as a std::string of length 32.
 std::string DigestBytes(const Digest& digest);

@@ -44,7 +44,9 @@ class TreeBuilder {
     Frame frame = std::move(stack_.back());
     stack_.pop_back();
     auto& members = frame.value.mutable_members();
-    std::stable_sort(members.begin(), members.end(), KeyLess);
+    // Equal keys are refused below, so a stable sort (which allocates) would
+    // order nothing differently.
+    std::sort(members.begin(), members.end(), KeyLess);
     for (size_t i = 1; i < members.size(); ++i) {
       if (members[i - 1].first == members[i].first) {
         return Fail("duplicate key \"" + members[i].first + "\"");

@@ -322,11 +322,13 @@ bool CheckConditionsAndAmounts(const std::vector<const JsonValue*>& output_detai
   }
   if (tx->operation == Operation::kCreate) {
     const Input& input = tx->inputs[0];
+    // Compared as raw keys: decoding the owners is cheaper than encoding
+    // the signers, and both sides are already known to be valid keys.
     std::vector<std::string> raw_keys;
     input.parsed_fulfillment.CollectPublicKeys(&raw_keys);
-    std::set<std::string> signers;
-    for (const std::string& key : raw_keys) signers.insert(Base58Encode(key));
-    std::set<std::string> owners(input.owners_before.begin(), input.owners_before.end());
+    std::set<std::string> signers(raw_keys.begin(), raw_keys.end());
+    std::set<std::string> owners;
+    for (const std::string& owner : input.owners_before) owners.insert(*Base58Decode(owner));
     if (signers != owners) {
       return checker->Fail(ErrorCode::kInvalidSignature,
                            "the CREATE's fulfillment is not signed by exactly its owners_before");
@@ -335,23 +337,15 @@ bool CheckConditionsAndAmounts(const std::vector<const JsonValue*>& output_detai
   return true;
 }
 
-Status VerifySignatures(const Transaction& tx) {
-  std::string body = SigningBody(tx.document);
-  for (size_t i = 0; i < tx.inputs.size(); ++i) {
-    Digest message = InputMessage(body, tx.inputs[i]);
-    std::string_view message_bytes(reinterpret_cast<const char*>(message.data()), message.size());
-    if (!tx.inputs[i].parsed_fulfillment.Verify(message_bytes)) {
-      return Status::Error(ErrorCode::kInvalidSignature,
-                           "inputs[" + std::to_string(i) + "].fulfillment does not verify");
-    }
-  }
-  return Status::Ok();
-}
+// Where an input's fulfillment value sits in a canonical text: [begin, end).
+using TextSpan = std::pair<size_t, size_t>;
 
 // The canonical form of `document` with "id" null and, if asked, every
 // input's "fulfillment" null; written directly rather than by editing a copy,
-// since it is on the path of every transaction.
-std::string CanonicalBody(const JsonValue& document, bool null_fulfillments) {
+// since it is on the path of every transaction. With `fulfillment_spans`,
+// records where each input's (not nulled) fulfillment value was written.
+std::string CanonicalBody(const JsonValue& document, bool null_fulfillments,
+                          std::vector<TextSpan>* fulfillment_spans = nullptr) {
   std::string out;
   out.reserve(2048);
   out.push_back('{');
@@ -363,7 +357,7 @@ std::string CanonicalBody(const JsonValue& document, bool null_fulfillments) {
     out.push_back(':');
     if (key == "id") {
       out.append("null");
-    } else if (key == "inputs" && null_fulfillments && value.is_array()) {
+    } else if (key == "inputs" && (null_fulfillments || fulfillment_spans) && value.is_array()) {
       out.push_back('[');
       for (size_t i = 0; i < value.items().size(); ++i) {
         if (i) out.push_back(',');
@@ -379,10 +373,14 @@ std::string CanonicalBody(const JsonValue& document, bool null_fulfillments) {
           first_member = false;
           AppendCanonicalString(input_key, &out);
           out.push_back(':');
-          if (input_key == "fulfillment") {
+          if (input_key != "fulfillment") {
+            AppendCanonicalJson(input_value, &out);
+          } else if (null_fulfillments) {
             out.append("null");
           } else {
+            const size_t begin = out.size();
             AppendCanonicalJson(input_value, &out);
+            fulfillment_spans->emplace_back(begin, out.size());
           }
         }
         out.push_back('}');
@@ -394,6 +392,42 @@ std::string CanonicalBody(const JsonValue& document, bool null_fulfillments) {
   }
   out.push_back('}');
   return out;
+}
+
+// The message input `input` signs, given a hasher that has taken the signing
+// body: for a TRANSFER the body is followed by the spent output's reference.
+Digest MessageAfterBody(const Sha3_256Hasher& body, const Input& input) {
+  Sha3_256Hasher hasher(body);
+  if (input.fulfills) {
+    hasher.Update(input.fulfills->transaction_id);
+    hasher.Update(std::to_string(input.fulfills->output_index));
+  }
+  return hasher.Finish();
+}
+
+// Verifies every input's fulfillment. `id_form` is the canonical document
+// with "id" null and `fulfillments` the spans of its inputs' fulfillment
+// values: the signing body is that text with each span replaced by null, so
+// it is hashed from the pieces instead of being serialised a second time.
+Status VerifySignatures(const Transaction& tx, std::string_view id_form,
+                        const std::vector<TextSpan>& fulfillments) {
+  Sha3_256Hasher body;
+  size_t written = 0;
+  for (const auto& [begin, end] : fulfillments) {
+    body.Update(id_form.substr(written, begin - written));
+    body.Update("null");
+    written = end;
+  }
+  body.Update(id_form.substr(written));
+  for (size_t i = 0; i < tx.inputs.size(); ++i) {
+    Digest message = MessageAfterBody(body, tx.inputs[i]);
+    std::string_view message_bytes(reinterpret_cast<const char*>(message.data()), message.size());
+    if (!tx.inputs[i].parsed_fulfillment.Verify(message_bytes)) {
+      return Status::Error(ErrorCode::kInvalidSignature,
+                           "inputs[" + std::to_string(i) + "].fulfillment does not verify");
+    }
+  }
+  return Status::Ok();
 }
 
 std::shared_ptr<const CheckedTransaction> Failed(Status status) {
@@ -433,11 +467,9 @@ std::string SigningBody(const JsonValue& document) {
 }
 
 Digest InputMessage(std::string_view body, const Input& input) {
-  if (!input.fulfills) return Sha3_256(body);
-  std::string preimage(body);
-  preimage += input.fulfills->transaction_id;
-  preimage += std::to_string(input.fulfills->output_index);
-  return Sha3_256(preimage);
+  Sha3_256Hasher hasher;
+  hasher.Update(body);
+  return MessageAfterBody(hasher, input);
 }
 
 std::string ComputeId(const JsonValue& document) {
@@ -459,7 +491,11 @@ std::shared_ptr<const CheckedTransaction> CheckStateless(std::string_view raw) {
     return Failed(Status::Error(ErrorCode::kSchemaValidationError,
                                 "transaction is missing the required string property \"id\""));
   }
-  std::string computed_id = ComputeId(document);
+  // One serialisation serves both the id and, later, the signing body.
+  std::vector<TextSpan> fulfillment_spans;
+  const std::string id_form =
+      CanonicalBody(document, /*null_fulfillments=*/false, &fulfillment_spans);
+  std::string computed_id = HexEncode(Sha3_256(id_form));
   if (computed_id != id->text()) {
     return Failed(Status::Error(ErrorCode::kInvalidHash,
                                 "the transaction's id " + id->text() +
@@ -476,7 +512,7 @@ std::shared_ptr<const CheckedTransaction> CheckStateless(std::string_view raw) {
   tx->raw.assign(raw);
 
   auto checked = std::make_shared<CheckedTransaction>();
-  checked->signature_status = VerifySignatures(*tx);
+  checked->signature_status = VerifySignatures(*tx, id_form, fulfillment_spans);
   checked->transaction = std::move(tx);
   return checked;
 }
