@@ -39,6 +39,9 @@ class LedgerdProcess {
 
   bool running() const { return pid_ > 0; }
 
+  // The child's process id while it runs (see running()), else -1.
+  pid_t pid() const { return pid_; }
+
  private:
   const std::string binary_;
   const std::vector<std::string> args_;
