@@ -340,6 +340,7 @@ TEST_F(EventStreamTest, SlowConsumerIsClosedWithResumeHeightAndResumes) {
   TestClient slow;
   ASSERT_FALSE(slow.Connect(port(), std::string(kStreamPath), /*receive_buffer_bytes=*/4096));
   std::atomic<size_t> expected_total{SIZE_MAX};
+  std::atomic<size_t> fast_count{0};
   std::vector<std::string> fast_received;
   bool fast_still_open = false;
   TestClient fast;
@@ -349,17 +350,32 @@ TEST_F(EventStreamTest, SlowConsumerIsClosedWithResumeHeightAndResumes) {
       auto result = fast.Read();
       if (!result.message) return;
       fast_received.push_back(*result.message);
+      ++fast_count;
     }
     fast_still_open = true;
   });
-
-  for (int block = 0; block < 1000 && stream_->counters().slow_consumer_closes == 0; ++block) {
+  // Each block waits for the reading client, which therefore never falls
+  // more than one block (less than the queue) behind, however loaded the
+  // machine; only the client that never reads can overflow.
+  auto commit_paced = [&] {
     CommitBlock(Creates(kPerBlock));
+    const size_t sent = all_messages_.size();
+    return WaitFor([&] { return fast_count.load() >= sent; });
+  };
+
+  bool kept_up = true;
+  for (int block = 0; block < 1000 && kept_up && stream_->counters().slow_consumer_closes == 0;
+       ++block) {
+    kept_up = commit_paced();
   }
-  ASSERT_EQ(stream_->counters().slow_consumer_closes, 1u);
-  for (int block = 0; block < 3; ++block) CommitBlock(Creates(kPerBlock));  // the rest
-  expected_total = all_messages_.size();
+  // The total is known before the last blocks, so the reader stops on its
+  // last message instead of waiting for one more.
+  constexpr int kBlocksAfterClose = 3;
+  expected_total = all_messages_.size() + kBlocksAfterClose * kPerBlock;
+  for (int block = 0; block < kBlocksAfterClose && kept_up; ++block) kept_up = commit_paced();
   fast_reader.join();
+  ASSERT_TRUE(kept_up) << "the reading client stopped receiving";
+  ASSERT_EQ(stream_->counters().slow_consumer_closes, 1u);
   EXPECT_TRUE(fast_still_open);
   EXPECT_EQ(fast_received, all_messages_);
 
