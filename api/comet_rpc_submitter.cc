@@ -159,10 +159,10 @@ class CometRpcSubmitter::Pool : public std::enable_shared_from_this<Pool> {
   const CometRpcOptions options_;
   const RpcEndpoint endpoint_;
   std::mutex mutex_;
-  bool stopped_ GUARDED_BY(mutex_) = false;
-  size_t created_ GUARDED_BY(mutex_) = 0;
-  std::vector<std::shared_ptr<RpcConnection>> idle_ GUARDED_BY(mutex_);
-  std::deque<PendingSubmission> waiting_ GUARDED_BY(mutex_);
+  bool stopped_ LEDGERD_GUARDED_BY(mutex_) = false;
+  size_t created_ LEDGERD_GUARDED_BY(mutex_) = 0;
+  std::vector<std::shared_ptr<RpcConnection>> idle_ LEDGERD_GUARDED_BY(mutex_);
+  std::deque<PendingSubmission> waiting_ LEDGERD_GUARDED_BY(mutex_);
 };
 
 std::unique_ptr<CometRpcSubmitter> CometRpcSubmitter::Create(net::io_context& io_context,

@@ -84,7 +84,7 @@ class Metrics : public ledger::BlockObserver {
   std::atomic<uint64_t> commit_wait_micros_{0};
 
   mutable std::mutex sampled_mutex_;
-  std::vector<Sampled> sampled_ GUARDED_BY(sampled_mutex_);
+  std::vector<Sampled> sampled_ LEDGERD_GUARDED_BY(sampled_mutex_);
 };
 
 }  // namespace api

@@ -42,9 +42,9 @@ class OpenConnections {
  private:
   const size_t max_admitted_;
   mutable std::mutex mutex_;
-  bool closed_ GUARDED_BY(mutex_) = false;
-  size_t admitted_ GUARDED_BY(mutex_) = 0;
-  std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions_ GUARDED_BY(mutex_);
+  bool closed_ LEDGERD_GUARDED_BY(mutex_) = false;
+  size_t admitted_ LEDGERD_GUARDED_BY(mutex_) = 0;
+  std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions_ LEDGERD_GUARDED_BY(mutex_);
 };
 
 }  // namespace api

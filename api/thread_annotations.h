@@ -5,9 +5,9 @@
 #define API_THREAD_ANNOTATIONS_H_
 
 #if defined(__clang__)
-#define GUARDED_BY(x) __attribute__((guarded_by(x)))
+#define LEDGERD_GUARDED_BY(x) __attribute__((guarded_by(x)))
 #else
-#define GUARDED_BY(x)
+#define LEDGERD_GUARDED_BY(x)
 #endif
 
 #endif  // API_THREAD_ANNOTATIONS_H_
