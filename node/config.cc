@@ -170,6 +170,12 @@ const std::vector<Flag>& Flags() {
        "a request must arrive whole within this; slow or idle connections are closed",
        [](const Config& c) { return FormatDuration(c.http_read_timeout); },
        [](const std::string& v, Config* c) { return ParseDuration(v, &c->http_read_timeout); }},
+      {"http-max-header-bytes", "N",
+       "request line plus headers at most; a larger request head is answered 431",
+       [](const Config& c) { return std::to_string(c.http_max_header_bytes); },
+       [](const std::string& v, Config* c) {
+         return ParseCount(v, 1 << 20, &c->http_max_header_bytes);
+       }},
       {"http-threads", "N", "threads serving the HTTP API",
        [](const Config& c) { return std::to_string(c.http_threads); },
        [](const std::string& v, Config* c) -> std::string {
@@ -210,6 +216,17 @@ const std::vector<Flag>& Flags() {
        "silent subscribers are pinged after half of this and closed after all of it",
        [](const Config& c) { return FormatDuration(c.ws_idle_timeout); },
        [](const std::string& v, Config* c) { return ParseDuration(v, &c->ws_idle_timeout); }},
+      {"ws-handshake-timeout", "DURATION",
+       "the upgrade request (and the TLS handshake) must arrive within this, and a closing "
+       "handshake finish within it; otherwise the connection is dropped",
+       [](const Config& c) { return FormatDuration(c.ws_handshake_timeout); },
+       [](const std::string& v, Config* c) { return ParseDuration(v, &c->ws_handshake_timeout); }},
+      {"ws-max-message-bytes", "N",
+       "largest message a subscriber may send; a larger one closes it with 1009",
+       [](const Config& c) { return std::to_string(c.ws_max_message_bytes); },
+       [](const std::string& v, Config* c) {
+         return ParseCount(v, 64 << 20, &c->ws_max_message_bytes);
+       }},
       {"ws-tls-cert", "FILE", "PEM certificate chain: serve wss:// (needs --ws-tls-key)",
        [](const Config& c) { return c.ws_tls_cert.empty() ? "\"\"" : c.ws_tls_cert; },
        [](const std::string& v, Config* c) -> std::string {
@@ -249,7 +266,8 @@ std::string AdvertisedStreamUrl(const Config& config) {
   const size_t colon = config.ws_addr.rfind(':');
   std::string host = config.ws_addr.substr(0, colon);
   if (host == "0.0.0.0" || host == "[::]" || host == "::") host = "localhost";
-  return "ws://" + host + config.ws_addr.substr(colon) + "/api/v1/streams/valid_transactions";
+  const std::string scheme = config.ws_tls_cert.empty() ? "ws://" : "wss://";
+  return scheme + host + config.ws_addr.substr(colon) + "/api/v1/streams/valid_transactions";
 }
 
 std::optional<std::string> ProcessEnv(const std::string& name) {

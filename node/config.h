@@ -37,6 +37,7 @@ struct Config {
   std::string comet_rpc = "http://127.0.0.1:26657";
   size_t http_max_connections = 1024;
   std::chrono::milliseconds http_read_timeout{30000};
+  size_t http_max_header_bytes = 8 * 1024;
   int http_threads = 2;
 
   // WebSocket event stream.
@@ -46,12 +47,15 @@ struct Config {
   size_t ws_max_queue = 10000;
   size_t ws_max_connections = 10000;
   std::chrono::milliseconds ws_idle_timeout{60000};
+  std::chrono::milliseconds ws_handshake_timeout{30000};
+  size_t ws_max_message_bytes = 16 * 1024;
   std::string ws_tls_cert;
   std::string ws_tls_key;
 };
 
 // The stream URL the HTTP API advertises: `advertised_ws_url`, or one made
-// from `ws_addr` (a wildcard host becomes "localhost").
+// from `ws_addr` (a wildcard host becomes "localhost"), wss:// when the stream
+// serves TLS.
 std::string AdvertisedStreamUrl(const Config& config);
 
 // What the command line asked for.

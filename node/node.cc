@@ -107,6 +107,8 @@ bool Node::StartEventStream(const Config& config, std::string* error) {
   options.max_queue_messages = std::max(config.ws_max_queue, config.max_block_txs);
   options.max_connections = config.ws_max_connections;
   options.idle_timeout = config.ws_idle_timeout;
+  options.handshake_timeout = config.ws_handshake_timeout;
+  options.max_client_message_bytes = config.ws_max_message_bytes;
   options.tls_certificate_file = config.ws_tls_cert;
   options.tls_private_key_file = config.ws_tls_key;
   options.log = [](std::string_view line) { Log(LogLevel::kWarn, "stream", std::string(line)); };
@@ -135,6 +137,7 @@ bool Node::StartHttpApi(const Config& config, std::string* error) {
   options.version = LEDGERD_VERSION;
   options.max_connections = config.http_max_connections;
   options.read_timeout = config.http_read_timeout;
+  options.header_limit = config.http_max_header_bytes;
   options.log = [](std::string_view line) { Log(LogLevel::kWarn, "http", std::string(line)); };
   http_api_ = std::make_unique<api::HttpApi>(io_context_, *app_, *store_, *submitter_, options);
   app_->AddObserver(http_api_->metrics().get());

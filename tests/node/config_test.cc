@@ -115,6 +115,36 @@ TEST(ConfigTest, BadEnvironmentValueNamesTheVariable) {
   EXPECT_NE(parsed.error.find("LEDGERD_LOG_LEVEL"), std::string::npos) << parsed.error;
 }
 
+TEST(ConfigTest, ConnectionLimitsAreFlags) {
+  const node::CommandLine defaults = node::ParseCommandLine({}, Env());
+  ASSERT_EQ(defaults.error, "");
+  EXPECT_EQ(defaults.config.http_max_header_bytes, 8u * 1024);
+  EXPECT_EQ(defaults.config.ws_handshake_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.config.ws_max_message_bytes, 16u * 1024);
+
+  const node::CommandLine parsed =
+      node::ParseCommandLine({"--http-max-header-bytes", "2048", "--ws-handshake-timeout=2s"},
+                             Env({{"LEDGERD_WS_MAX_MESSAGE_BYTES", "1024"}}));
+  ASSERT_EQ(parsed.error, "");
+  EXPECT_EQ(parsed.config.http_max_header_bytes, 2048u);
+  EXPECT_EQ(parsed.config.ws_handshake_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(parsed.config.ws_max_message_bytes, 1024u);
+
+  EXPECT_NE(node::ParseCommandLine({"--ws-max-message-bytes", "0"}, Env()).error, "");
+}
+
+TEST(ConfigTest, AdvertisedStreamUrlFollowsAddressAndTls) {
+  node::Config config;
+  config.ws_addr = "0.0.0.0:9985";
+  EXPECT_EQ(node::AdvertisedStreamUrl(config),
+            "ws://localhost:9985/api/v1/streams/valid_transactions");
+  config.ws_tls_cert = "/etc/ledgerd/cert.pem";
+  EXPECT_EQ(node::AdvertisedStreamUrl(config),
+            "wss://localhost:9985/api/v1/streams/valid_transactions");
+  config.advertised_ws_url = "wss://ledger.example.com/stream";
+  EXPECT_EQ(node::AdvertisedStreamUrl(config), "wss://ledger.example.com/stream");
+}
+
 TEST(ConfigTest, ParseLogLevelKnowsEveryLevel) {
   EXPECT_EQ(node::ParseLogLevel("debug"), node::LogLevel::kDebug);
   EXPECT_EQ(node::ParseLogLevel("info"), node::LogLevel::kInfo);
