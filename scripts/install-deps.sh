@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev
   nlohmann-json3-dev
   libleveldb-dev libsnappy-dev
-  libsodium-dev libssl-dev
+  libsodium-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-websocket jq
   clang libclang-rt-14-dev llvm
