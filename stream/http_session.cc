@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
 
 #include "stream/subscription.h"
@@ -17,6 +18,35 @@ constexpr size_t kMaxRequestHeaderBytes = 8 * 1024;
 // the connection's.
 bool IsMalformedRequest(beast::error_code ec) {
   return ec.category() == beast::error_code(http::error::bad_target).category();
+}
+
+// A refused upgrade request: the status and the message saying why.
+struct Refusal {
+  http::status status;
+  std::string message;
+};
+
+// Why an upgrade request (one websocket::is_upgrade accepts, so HTTP/1.1: the
+// parser refuses versions above it) cannot complete the WebSocket handshake,
+// checked as Beast's accept checks it, so that every refusal is ours: JSON,
+// readable from any origin. nullopt when it can.
+std::optional<Refusal> HandshakeRefusal(const http::request<http::empty_body>& request) {
+  if (request.find(http::field::host) == request.end()) {
+    return Refusal{http::status::bad_request, "the upgrade request has no Host header"};
+  }
+  const auto key = request.find(http::field::sec_websocket_key);
+  // Beast keeps the key in 24 bytes, the length of a base64 16-byte nonce.
+  if (key == request.end() || key->value().size() > 24) {
+    return Refusal{http::status::bad_request,
+                   "the upgrade request needs a Sec-WebSocket-Key of at most 24 characters"};
+  }
+  const auto version = request.find(http::field::sec_websocket_version);
+  if (version == request.end() || version->value() != "13") {
+    // RFC 6455 §4.4: name the version we speak.
+    return Refusal{http::status::upgrade_required,
+                   "unsupported Sec-WebSocket-Version; this server speaks version 13"};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -104,6 +134,12 @@ void HttpSession<Stream>::Route() {
     response_.set(http::field::connection, "Upgrade");
     return Respond(http::status::upgrade_required,
                    "the event stream speaks WebSocket only; connect with a WebSocket client");
+  }
+  if (const std::optional<Refusal> refusal = HandshakeRefusal(request)) {
+    if (refusal->status == http::status::upgrade_required) {
+      response_.set(http::field::sec_websocket_version, "13");
+    }
+    return Respond(refusal->status, refusal->message);
   }
   if (!broadcaster_->TryAdmit()) {
     response_.set(http::field::retry_after, "5");

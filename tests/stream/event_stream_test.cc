@@ -25,6 +25,7 @@ using testing::Create;
 using testing::ExpectedMessage;
 using testing::HeightOf;
 using testing::HttpGet;
+using testing::HttpSend;
 using testing::PublicKey;
 using testing::StreamFixture;
 using testing::TempDir;
@@ -185,6 +186,51 @@ TEST_F(EventStreamTest, PlainHttpRequestToStreamIs426) {
   EXPECT_EQ(response.result(), http::status::upgrade_required);
   EXPECT_EQ(response[http::field::upgrade], "websocket");
   ErrorBody(response.body(), 426);
+}
+
+// Upgrade requests the WebSocket handshake cannot complete are refused in the
+// server's own words, like every other refusal.
+TEST_F(EventStreamTest, IncompleteHandshakesAreRefusedWithJson) {
+  StartStream();
+  auto upgrade = [](unsigned version, std::optional<std::string> key,
+                    std::optional<std::string> ws_version) {
+    http::request<http::empty_body> request(http::verb::get, std::string(kStreamPath), version);
+    request.set(http::field::host, "127.0.0.1");
+    request.set(http::field::connection, "Upgrade");
+    request.set(http::field::upgrade, "websocket");
+    if (key) request.set(http::field::sec_websocket_key, *key);
+    if (ws_version) request.set(http::field::sec_websocket_version, *ws_version);
+    return request;
+  };
+  const std::string good_key = "dGhlIHNhbXBsZSBub25jZQ==";
+  struct Case {
+    std::string name;
+    http::request<http::empty_body> request;
+    unsigned status;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"no key", upgrade(11, std::nullopt, "13"), 400, "Sec-WebSocket-Key"},
+      {"a key too long", upgrade(11, std::string(25, 'k'), "13"), 400, "Sec-WebSocket-Key"},
+      {"no version", upgrade(11, good_key, std::nullopt), 426, "version 13"},
+      {"version 8", upgrade(11, good_key, "8"), 426, "version 13"},
+      {"HTTP/1.2", upgrade(12, good_key, "13"), 400, "bad version"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto response = HttpSend(port(), c.request);
+    EXPECT_EQ(response.result_int(), c.status);
+    EXPECT_EQ(response[http::field::access_control_allow_origin], "*");
+    const nlohmann::json body = ErrorBody(response.body(), static_cast<int>(c.status));
+    EXPECT_NE(body.value("message", "").find(c.message), std::string::npos) << response.body();
+    if (c.status == 426) {
+      EXPECT_EQ(response[http::field::sec_websocket_version], "13");
+    }
+  }
+  EXPECT_EQ(stream_->counters().subscribers, 0u);
+  // The same request with everything in place is upgraded.
+  TestClient client;
+  EXPECT_FALSE(client.Connect(port(), std::string(kStreamPath)));
 }
 
 TEST_F(EventStreamTest, BadParametersAre400BeforeUpgrade) {

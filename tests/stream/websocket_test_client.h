@@ -239,14 +239,14 @@ class BasicTestClient {
 using TestClient = BasicTestClient<beast::tcp_stream>;
 using TlsTestClient = BasicTestClient<beast::ssl_stream<beast::tcp_stream>>;
 
-// Sends one plain HTTP GET for `target` to 127.0.0.1:`port` and returns the
+// Sends `request` to 127.0.0.1:`port` on a fresh connection and returns the
 // response (status 0 if none arrived).
-inline http::response<http::string_body> HttpGet(uint16_t port, const std::string& target) {
+inline http::response<http::string_body> HttpSend(uint16_t port,
+                                                  const http::request<http::empty_body>& request) {
   net::io_context io_context;
   beast::tcp_stream tcp(io_context);
-  http::request<http::empty_body> request(http::verb::get, target, 11);
-  request.set(http::field::host, "127.0.0.1");
   http::response<http::string_body> response;
+  response.result(0u);
   beast::flat_buffer buffer;
   tcp.expires_after(kWaitTimeout);
   tcp.async_connect(
@@ -259,6 +259,14 @@ inline http::response<http::string_body> HttpGet(uint16_t port, const std::strin
       });
   io_context.run();
   return response;
+}
+
+// Sends one plain HTTP GET for `target` to 127.0.0.1:`port` and returns the
+// response (status 0 if none arrived).
+inline http::response<http::string_body> HttpGet(uint16_t port, const std::string& target) {
+  http::request<http::empty_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, "127.0.0.1");
+  return HttpSend(port, request);
 }
 
 }  // namespace stream::testing
