@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(fuzz_transaction fuzz_fulfillment_der fuzz_encodings fuzz_canonical_json)
+all_targets=(fuzz_transaction fuzz_fulfillment_der fuzz_encodings fuzz_canonical_json
+             fuzz_http_request fuzz_stream_handshake)
 
 seconds=30
 if [ $# -gt 0 ]; then
@@ -39,6 +40,8 @@ dictionary_for() {
   case "$1" in
     fuzz_transaction | fuzz_canonical_json) echo tests/fuzz/json.dict ;;
     fuzz_fulfillment_der) echo tests/fuzz/der.dict ;;
+    fuzz_http_request) echo tests/fuzz/http.dict ;;
+    fuzz_stream_handshake) echo tests/fuzz/stream.dict ;;
   esac
 }
 
