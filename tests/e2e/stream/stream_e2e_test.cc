@@ -67,7 +67,9 @@ TEST_F(StreamE2eTest, MessagesAreExactAndInBlockOrderOverSeveralBlocks) {
   std::set<int64_t> heights;
   for (size_t i = 0; i < expected.size(); ++i) {
     heights.insert(HeightIn(expected[i]));
-    if (i > 0) EXPECT_LE(HeightIn(expected[i - 1]), HeightIn(expected[i]));
+    if (i > 0) {
+      EXPECT_LE(HeightIn(expected[i - 1]), HeightIn(expected[i]));
+    }
   }
   EXPECT_GE(heights.size(), 3u);
   // A TRANSFER names its asset: the id of the CREATE it descends from.
