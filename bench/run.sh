@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Builds Release in build-bench/ and runs the benchmark suite, printing one
+# line per figure (the median of REPEAT runs) after a description of the
+# machine:
+#   - ledger_bench: raw libsodium Ed25519 verify rate, CheckTx of a 1-input
+#     CREATE and of a 2-input TRANSFER (one process, so the ratios compare
+#     like with like), FinalizeBlock of checked and unchecked blocks;
+#   - stream_fanout at moderate settings (event stream fan-out);
+#   - ledgerd_load against ledgerd --dev (submit -> committed -> streamed).
+#
+# Usage: bench/run.sh [--profile]
+#   --profile  also records ledgerd under one load run with perf and prints
+#              its hottest functions (needs perf: linux-perf on Debian).
+# Environment: REPEAT (3), LOAD_TXS (100000), LOAD_SUBSCRIBERS (10),
+#   LOAD_CONNECTIONS (32), LOAD_MODE (async), LOAD_ARGS (extra ledgerd_load
+#   arguments), BUILD_DIR (build-bench).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build-bench}
+REPEAT=${REPEAT:-3}
+LOAD_TXS=${LOAD_TXS:-100000}
+LOAD_SUBSCRIBERS=${LOAD_SUBSCRIBERS:-10}
+LOAD_CONNECTIONS=${LOAD_CONNECTIONS:-32}
+LOAD_MODE=${LOAD_MODE:-async}
+LOAD_ARGS=${LOAD_ARGS:-}
+PROFILE=0
+[ "${1:-}" = "--profile" ] && PROFILE=1
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEDGERD_BUILD_BENCH=ON >/dev/null
+ninja -C "$BUILD_DIR" ledger_bench stream_fanout ledgerd_load ledgerd >/dev/null
+BIN=$BUILD_DIR/bin
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+# The median of the numbers on standard input.
+median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+started=$(date +%s)
+
+# --- 1. Micro benchmarks (one process, REPEAT repetitions each) ------------
+"$BIN/ledger_bench" --benchmark_repetitions="$REPEAT" --benchmark_format=json \
+  >"$OUT/micro.json" 2>/dev/null
+# The median repetition's per_second counter of benchmark $1.
+micro() {
+  jq -r --arg name "$1" '.benchmarks[]
+      | select(.run_type == "iteration" and (.run_name | startswith($name)))
+      | .per_second' "$OUT/micro.json" | median
+}
+verify=$(micro BM_Ed25519Verify)
+create=$(micro BM_CheckTxCreate)
+transfer=$(micro BM_CheckTxTransfer2Inputs)
+printf 'micro.ed25519_verify_per_s %.0f\n' "$verify"
+printf 'micro.checktx_create_per_s %.0f (%.0f %% of verify)\n' "$create" \
+  "$(awk -v a="$create" -v b="$verify" 'BEGIN {print 100 * a / b}')"
+printf 'micro.checktx_transfer2_per_s %.0f (%.0f %% of verify/2)\n' "$transfer" \
+  "$(awk -v a="$transfer" -v b="$verify" 'BEGIN {print 200 * a / b}')"
+for name in BM_FinalizeBlockChecked BM_FinalizeBlockUnchecked BM_CheckTxCreateParallel/threads:1 \
+  BM_CheckTxCreateParallel/threads:2; do
+  value=$(micro "$name")
+  [ -n "$value" ] && printf 'micro.%s_tx_per_s %.0f\n' "$name" "$value"
+done
+
+# --- 2. Event stream fan-out -------------------------------------------------
+for i in $(seq "$REPEAT"); do
+  "$BIN/stream_fanout" --subscribers=100 --block-txs=1000 --blocks=10 --rate=2 --idle=1000 \
+    >"$OUT/fanout.$i" 2>&1
+done
+fanout() { for i in $(seq "$REPEAT"); do sed -n "$1" "$OUT/fanout.$i"; done | median; }
+printf 'fanout.deliveries_per_s %.0f (100 subscribers, 10 blocks x 1000 txs at 2 blocks/s)\n' \
+  "$(fanout 's/.*: \([0-9]*\) deliveries\/s.*/\1/p')"
+printf 'fanout.latency_p50_ms %s\n' "$(fanout 's/.*latency: p50 \([0-9.]*\) ms.*/\1/p')"
+printf 'fanout.latency_p99_ms %s\n' "$(fanout 's/.*p99 \([0-9.]*\) ms.*/\1/p')"
+printf 'fanout.finalize_commit_ms_per_block %s\n' \
+  "$(fanout 's/.*FinalizeBlock+Commit: \([0-9.]*\) ms.*/\1/p')"
+printf 'fanout.idle_subscriber_kib %s\n' "$(fanout 's/.* \([0-9.]*\) KiB per idle subscriber.*/\1/p')"
+
+# --- 3. End to end: ledgerd --dev under ledgerd_load -------------------------
+# shellcheck disable=SC2086  # LOAD_ARGS is a list of arguments
+for i in $(seq "$REPEAT"); do
+  "$BIN/ledgerd_load" --txs="$LOAD_TXS" --subscribers="$LOAD_SUBSCRIBERS" \
+    --connections="$LOAD_CONNECTIONS" --mode="$LOAD_MODE" $LOAD_ARGS >"$OUT/load.$i" 2>"$OUT/load.$i.err"
+done
+load() { for i in $(seq "$REPEAT"); do awk -v k="load.$1" '$1 == k {print $2}' "$OUT/load.$i"; done | median; }
+sed -n 's/^load.config /load.config /p' "$OUT/load.1"
+for i in $(seq "$REPEAT"); do sed -n 's/^load.outcome /load.outcome['"$i"'] /p' "$OUT/load.$i"; done
+for figure in committed_tx_per_s streamed_tx_per_s latency_p50_ms latency_p99_ms \
+  ledgerd_cpu_s_per_1000_tx ledgerd_peak_rss_mib client_cpu_s_per_1000_tx; do
+  echo "load.$figure $(load "$figure")"
+done
+
+# --- 4. Optional profile of ledgerd under load -----------------------------
+if [ "$PROFILE" = 1 ]; then
+  PROFILE_PORT=${PROFILE_PORT:-19984}
+  perf record -o "$OUT/perf.data" -F 999 -- "$BIN/ledgerd" --dev --data-dir="$OUT/profile-data" \
+    --http-addr="127.0.0.1:$PROFILE_PORT" --ws-addr="127.0.0.1:$((PROFILE_PORT + 1))" \
+    --log-level=warn >"$OUT/profile.log" 2>&1 &
+  perf_pid=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$PROFILE_PORT/api/v1/" >/dev/null && break
+    sleep 0.1
+  done
+  node_pid=$(pgrep -P "$perf_pid" ledgerd)
+  # shellcheck disable=SC2086
+  "$BIN/ledgerd_load" --txs="$LOAD_TXS" --subscribers="$LOAD_SUBSCRIBERS" \
+    --connections="$LOAD_CONNECTIONS" --mode="$LOAD_MODE" $LOAD_ARGS \
+    --target="127.0.0.1:$PROFILE_PORT" --pid="$node_pid" >"$OUT/profile.load" 2>&1 || true
+  kill -TERM "$node_pid"
+  wait "$perf_pid" || true
+  echo "profile: ledgerd under load, share of its samples by function (perf, self time):"
+  perf report -i "$OUT/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+    grep -E '^ +[0-9.]+%' | head -25 | cut -c1-150
+  echo "profile: by library:"
+  perf report -i "$OUT/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+    grep -E '^ +[0-9.]+%' | head -8
+fi
+
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%s) - started)) s"
