@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds ledgerd and runs every test suite with CTest.
-#   scripts/test.sh             Release build in build/
+#   scripts/test.sh             Release build in build/, then every fuzz target
+#                               for 30 s on its seed corpus (scripts/fuzz.sh)
 #   scripts/test.sh --sanitize  ASan+UBSan build in build-sanitize/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
 cmake_args=(-DCMAKE_BUILD_TYPE=Release)
-if [ "${1:-}" = "--sanitize" ]; then
-  build_dir=build-sanitize
-  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGERD_SANITIZE=ON -DLEDGERD_BUILD_BENCH=OFF)
-fi
+fuzz=1
+case "${1:-}" in
+  "") ;;
+  --sanitize)
+    build_dir=build-sanitize
+    cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGERD_SANITIZE=ON -DLEDGERD_BUILD_BENCH=OFF)
+    fuzz=0  # the fuzz targets carry their own sanitizers
+    ;;
+  *)
+    echo "usage: scripts/test.sh [--sanitize]" >&2
+    exit 2
+    ;;
+esac
 
 scripts/install-deps.sh
 # npm packages of the JavaScript test suites (the official BigchainDB driver,
@@ -21,3 +31,6 @@ done
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
 cmake --build "$build_dir" -j "$(nproc)"
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
+if [ "$fuzz" = 1 ]; then
+  scripts/fuzz.sh 30
+fi
