@@ -1,117 +1,363 @@
 #include "ledger/json.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 
 namespace ledger {
 namespace {
 
 bool KeyLess(const JsonValue::Member& a, const JsonValue::Member& b) { return a.first < b.first; }
 
-// Builds a JsonValue tree from nlohmann's SAX events. nlohmann does the
-// lexing and UTF-8 validation; this handler adds the depth limit, duplicate
-// key detection and keeps floating-point lexemes verbatim.
-class TreeBuilder {
+// A strict RFC 8259 parser that builds the JsonValue tree directly. It is
+// iterative (an explicit stack of open containers), so a deeply nested
+// document costs heap, not call stack, up to the depth limit. Every refusal
+// names the byte offset and the reason.
+class Parser {
  public:
-  using number_integer_t = nlohmann::json::number_integer_t;
-  using number_unsigned_t = nlohmann::json::number_unsigned_t;
-  using number_float_t = nlohmann::json::number_float_t;
-  using string_t = nlohmann::json::string_t;
-  using binary_t = nlohmann::json::binary_t;
+  Parser(std::string_view text, size_t max_depth) : text_(text), max_depth_(max_depth) {}
 
-  explicit TreeBuilder(size_t max_depth) : max_depth_(max_depth) {}
-
-  bool null() { return Add(JsonValue::Null()); }
-  bool boolean(bool value) { return Add(JsonValue::Bool(value)); }
-  bool number_integer(number_integer_t value) {
-    return Add(JsonValue::Number(std::to_string(value)));
-  }
-  bool number_unsigned(number_unsigned_t value) {
-    return Add(JsonValue::Number(std::to_string(value)));
-  }
-  bool number_float(number_float_t, const string_t& lexeme) {
-    return Add(JsonValue::Number(lexeme));
-  }
-  bool string(string_t& value) { return Add(JsonValue::String(std::move(value))); }
-  bool binary(binary_t&) { return Fail("binary values are not JSON"); }
-
-  bool start_object(std::size_t) { return Open(JsonValue::Object()); }
-  bool key(string_t& name) {
-    stack_.back().key = std::move(name);
-    return true;
-  }
-  bool end_object() {
-    Frame frame = std::move(stack_.back());
-    stack_.pop_back();
-    auto& members = frame.value.mutable_members();
-    // Equal keys are refused below, so a stable sort (which allocates) would
-    // order nothing differently.
-    std::sort(members.begin(), members.end(), KeyLess);
-    for (size_t i = 1; i < members.size(); ++i) {
-      if (members[i - 1].first == members[i].first) {
-        return Fail("duplicate key \"" + members[i].first + "\"");
+  // Parses the whole text as one value into `out`; false with error() set
+  // at the first violation.
+  bool Parse(JsonValue* out) {
+    JsonValue value;
+    SkipSpace();
+    for (;;) {
+      bool complete = false;
+      if (!ParseValue(&value, &complete)) return false;
+      if (!complete) {
+        // A container opened; its first member or item follows.
+        if (stack_.back().value.is_object() && !ParseKey()) return false;
+        continue;
+      }
+      // Hand the complete value to its container, then close every
+      // container that ends right after it.
+      for (;;) {
+        if (stack_.empty()) {
+          SkipSpace();
+          if (pos_ != text_.size()) return Fail("unexpected characters after the document");
+          *out = std::move(value);
+          return true;
+        }
+        Frame& top = stack_.back();
+        const bool is_array = top.value.is_array();
+        if (is_array) {
+          top.value.mutable_items().push_back(std::move(value));
+        } else {
+          top.value.mutable_members().emplace_back(std::move(top.key), std::move(value));
+        }
+        SkipSpace();
+        if (pos_ < text_.size() && text_[pos_] == ',') {
+          ++pos_;
+          SkipSpace();
+          if (!is_array && !ParseKey()) return false;
+          break;  // on to the next item or member value
+        }
+        if (pos_ < text_.size() && text_[pos_] == (is_array ? ']' : '}')) {
+          ++pos_;
+          if (!CloseTop(&value)) return false;
+          continue;
+        }
+        return Fail(is_array ? "expected ',' or ']'" : "expected ',' or '}'");
       }
     }
-    return Add(std::move(frame.value));
-  }
-  bool start_array(std::size_t) { return Open(JsonValue::Array()); }
-  bool end_array() {
-    Frame frame = std::move(stack_.back());
-    stack_.pop_back();
-    return Add(std::move(frame.value));
-  }
-
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
-    if (error_.empty()) {
-      // nlohmann's message already names the offending token; keep its text
-      // after the "[json.exception...]" prefix.
-      std::string what = e.what();
-      auto bracket = what.find("] ");
-      if (bracket != std::string::npos) what = what.substr(bracket + 2);
-      error_ = "invalid JSON at byte " + std::to_string(position) + ": " + what;
-    }
-    return false;
   }
 
   const std::string& error() const { return error_; }
-  JsonValue TakeResult() { return std::move(result_); }
 
  private:
+  static constexpr size_t kInitialCapacity = 4;
+
   struct Frame {
     JsonValue value;
-    std::string key;
+    std::string key;  // the member whose value is being read
   };
 
-  bool Open(JsonValue container) {
-    if (stack_.size() >= max_depth_) {
-      return Fail("nesting deeper than " + std::to_string(max_depth_) + " levels");
+  // Reads a value starting at pos_ (not whitespace). Scalars, "{}" and "[]"
+  // are read whole (`*complete` true, the value in `*value`); any other
+  // container is pushed on the stack with `*complete` false.
+  bool ParseValue(JsonValue* value, bool* complete) {
+    if (pos_ >= text_.size()) return Fail("unexpected end of input");
+    const char c = text_[pos_];
+    *complete = true;
+    switch (c) {
+      case '{':
+      case '[': {
+        if (stack_.size() >= max_depth_) {
+          return Fail("nesting deeper than " + std::to_string(max_depth_) + " levels");
+        }
+        ++pos_;
+        SkipSpace();
+        JsonValue container = c == '{' ? JsonValue::Object() : JsonValue::Array();
+        if (pos_ < text_.size() && text_[pos_] == (c == '{' ? '}' : ']')) {
+          ++pos_;
+          *value = std::move(container);
+          return true;
+        }
+        // Most objects and arrays of a transaction hold a few entries:
+        // room for them up front saves the first regrowths.
+        if (container.is_object()) {
+          container.mutable_members().reserve(kInitialCapacity);
+        } else {
+          container.mutable_items().reserve(kInitialCapacity);
+        }
+        stack_.push_back(Frame{std::move(container), {}});
+        *complete = false;
+        return true;
+      }
+      case '"': {
+        std::string text;
+        if (!ParseString(&text)) return false;
+        *value = JsonValue::String(std::move(text));
+        return true;
+      }
+      case 't': return ParseLiteral("true", JsonValue::Bool(true), value);
+      case 'f': return ParseLiteral("false", JsonValue::Bool(false), value);
+      case 'n': return ParseLiteral("null", JsonValue::Null(), value);
+      default:
+        if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(value);
+        return Fail("unexpected " + Describe(c));
     }
-    stack_.push_back(Frame{std::move(container), {}});
+  }
+
+  // Reads `"key"` and the colon after it into the top frame, leaving pos_
+  // at the member's value.
+  bool ParseKey() {
+    if (pos_ >= text_.size() || text_[pos_] != '"') return Fail("expected a string key");
+    if (!ParseString(&stack_.back().key)) return false;
+    SkipSpace();
+    if (pos_ >= text_.size() || text_[pos_] != ':') return Fail("expected ':' after a key");
+    ++pos_;
+    SkipSpace();
     return true;
   }
 
-  bool Add(JsonValue value) {
-    if (stack_.empty()) {
-      result_ = std::move(value);
-      return true;
+  // Pops the finished top container into `*value`. An object's members are
+  // sorted by key, and equal neighbours are duplicate keys.
+  bool CloseTop(JsonValue* value) {
+    JsonValue container = std::move(stack_.back().value);
+    stack_.pop_back();
+    if (container.is_object()) {
+      auto& members = container.mutable_members();
+      // Canonical documents arrive sorted. Otherwise: equal keys are refused
+      // below, so an unstable sort orders nothing differently.
+      if (!std::is_sorted(members.begin(), members.end(), KeyLess)) {
+        std::sort(members.begin(), members.end(), KeyLess);
+      }
+      for (size_t i = 1; i < members.size(); ++i) {
+        if (members[i - 1].first == members[i].first) {
+          return Fail("duplicate key \"" + members[i].first + "\"");
+        }
+      }
     }
-    Frame& top = stack_.back();
-    if (top.value.is_array()) {
-      top.value.mutable_items().push_back(std::move(value));
-    } else {
-      top.value.mutable_members().emplace_back(std::move(top.key), std::move(value));
-    }
+    *value = std::move(container);
     return true;
+  }
+
+  bool ParseLiteral(std::string_view literal, JsonValue parsed, JsonValue* value) {
+    if (text_.substr(pos_, literal.size()) != literal) return Fail("invalid literal");
+    pos_ += literal.size();
+    *value = std::move(parsed);
+    return true;
+  }
+
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? kept as written, except
+  // that "-0" is 0; a number a double cannot hold (such as 1e400) is refused.
+  bool ParseNumber(JsonValue* value) {
+    const size_t begin = pos_;
+    auto digits = [this] {
+      const size_t start = pos_;
+      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+      return pos_ - start;
+    };
+    if (text_[pos_] == '-') ++pos_;
+    const size_t int_begin = pos_;
+    const size_t int_digits = digits();
+    if (int_digits == 0) return Fail("invalid number: a digit must follow '-'");
+    if (int_digits > 1 && text_[int_begin] == '0') return Fail("invalid number: leading zero");
+    bool integer = true;
+    if (pos_ < text_.size() && text_[pos_] == '.') {
+      ++pos_;
+      integer = false;
+      if (digits() == 0) return Fail("invalid number: a digit must follow '.'");
+    }
+    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+      ++pos_;
+      integer = false;
+      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
+      if (digits() == 0) return Fail("invalid number: a digit must follow the exponent");
+    }
+    std::string lexeme(text_.substr(begin, pos_ - begin));
+    // Integers of up to 19 digits fit a 64-bit integer and need no check.
+    if (!integer || int_digits > 19) {
+      const double parsed = std::strtod(lexeme.c_str(), nullptr);
+      if (!std::isfinite(parsed)) {
+        pos_ = begin;
+        return Fail("number " + lexeme.substr(0, 40) + " is out of range");
+      }
+    }
+    if (lexeme == "-0") lexeme = "0";
+    *value = JsonValue::Number(std::move(lexeme));
+    return true;
+  }
+
+  // Reads a string literal at pos_ into `*out`, decoding escapes and
+  // checking that the text is UTF-8 without unpaired surrogates.
+  bool ParseString(std::string* out) {
+    ++pos_;  // the opening quote
+    out->clear();
+    size_t run = pos_;
+    for (;;) {
+      if (pos_ >= text_.size()) return Fail("unterminated string");
+      const unsigned char c = static_cast<unsigned char>(text_[pos_]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        ++pos_;
+        continue;
+      }
+      if (c >= 0x80) {
+        const size_t length = Utf8SequenceLength(text_.substr(pos_));
+        if (length == 0) return Fail("invalid UTF-8 in a string");
+        pos_ += length;
+        continue;
+      }
+      out->append(text_.data() + run, pos_ - run);
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (c < 0x20) return Fail("unescaped control character in a string");
+      if (!ParseEscape(out)) return false;
+      run = pos_;
+    }
+  }
+
+  // Decodes the escape at pos_ (a backslash) onto `out`.
+  bool ParseEscape(std::string* out) {
+    if (pos_ + 1 >= text_.size()) return Fail("unterminated string");
+    const char kind = text_[pos_ + 1];
+    pos_ += 2;
+    switch (kind) {
+      case '"': out->push_back('"'); return true;
+      case '\\': out->push_back('\\'); return true;
+      case '/': out->push_back('/'); return true;
+      case 'b': out->push_back('\b'); return true;
+      case 'f': out->push_back('\f'); return true;
+      case 'n': out->push_back('\n'); return true;
+      case 'r': out->push_back('\r'); return true;
+      case 't': out->push_back('\t'); return true;
+      case 'u': break;
+      default: pos_ -= 2; return Fail("invalid escape in a string");
+    }
+    uint32_t code_point = 0;
+    if (!ReadHex4(&code_point)) return false;
+    if (code_point >= 0xDC00 && code_point <= 0xDFFF) {
+      return Fail("a low surrogate \\u escape without a high one");
+    }
+    if (code_point >= 0xD800 && code_point <= 0xDBFF) {
+      uint32_t low = 0;
+      if (text_.substr(pos_, 2) != "\\u") return Fail("a high surrogate \\u escape without a low one");
+      pos_ += 2;
+      if (!ReadHex4(&low)) return false;
+      if (low < 0xDC00 || low > 0xDFFF) return Fail("a high surrogate \\u escape without a low one");
+      code_point = 0x10000 + ((code_point - 0xD800) << 10) + (low - 0xDC00);
+    }
+    AppendUtf8(code_point, out);
+    return true;
+  }
+
+  bool ReadHex4(uint32_t* value) {
+    if (pos_ + 4 > text_.size()) return Fail("a \\u escape needs four hex digits");
+    uint32_t result = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = text_[pos_ + i];
+      uint32_t digit;
+      if (c >= '0' && c <= '9') {
+        digit = c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        digit = c - 'a' + 10;
+      } else if (c >= 'A' && c <= 'F') {
+        digit = c - 'A' + 10;
+      } else {
+        return Fail("a \\u escape needs four hex digits");
+      }
+      result = result << 4 | digit;
+    }
+    pos_ += 4;
+    *value = result;
+    return true;
+  }
+
+  static void AppendUtf8(uint32_t code_point, std::string* out) {
+    if (code_point < 0x80) {
+      out->push_back(static_cast<char>(code_point));
+    } else if (code_point < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | code_point >> 6));
+      out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else if (code_point < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | code_point >> 12));
+      out->push_back(static_cast<char>(0x80 | (code_point >> 6 & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | code_point >> 18));
+      out->push_back(static_cast<char>(0x80 | (code_point >> 12 & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (code_point >> 6 & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    }
+  }
+
+  // The length of the well-formed UTF-8 sequence (Unicode table 3-7) that
+  // `text` starts with, or 0: no overlong forms, surrogates or code points
+  // beyond U+10FFFF.
+  static size_t Utf8SequenceLength(std::string_view text) {
+    auto byte = [&text](size_t i) {
+      return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u;
+    };
+    auto continuation = [](unsigned b, unsigned low = 0x80, unsigned high = 0xBF) {
+      return b >= low && b <= high;
+    };
+    const unsigned lead = byte(0);
+    if (lead >= 0xC2 && lead <= 0xDF) return continuation(byte(1)) ? 2 : 0;
+    if (lead >= 0xE0 && lead <= 0xEF) {
+      const unsigned low = lead == 0xE0 ? 0xA0 : 0x80;
+      const unsigned high = lead == 0xED ? 0x9F : 0xBF;
+      return continuation(byte(1), low, high) && continuation(byte(2)) ? 3 : 0;
+    }
+    if (lead >= 0xF0 && lead <= 0xF4) {
+      const unsigned low = lead == 0xF0 ? 0x90 : 0x80;
+      const unsigned high = lead == 0xF4 ? 0x8F : 0xBF;
+      return continuation(byte(1), low, high) && continuation(byte(2)) && continuation(byte(3))
+                 ? 4
+                 : 0;
+    }
+    return 0;
+  }
+
+  void SkipSpace() {
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
+      ++pos_;
+    }
+  }
+
+  // A byte named for an error message: printable ASCII quoted, others in hex.
+  static std::string Describe(char c) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x21 && b < 0x7F) return std::string("character '") + c + "'";
+    static constexpr char kHex[] = "0123456789abcdef";
+    return std::string("byte 0x") + kHex[b >> 4] + kHex[b & 0xF];
   }
 
   bool Fail(std::string reason) {
-    error_ = std::move(reason);
+    error_ = "invalid JSON at byte " + std::to_string(pos_) + ": " + std::move(reason);
     return false;
   }
 
+  std::string_view text_;
   size_t max_depth_;
+  size_t pos_ = 0;
   std::vector<Frame> stack_;
-  JsonValue result_;
   std::string error_;
 };
 
@@ -208,14 +454,8 @@ Status ParseJson(std::string_view text, JsonValue* out, const JsonLimits& limits
                          "document of " + std::to_string(text.size()) +
                              " bytes exceeds the limit of " + std::to_string(limits.max_bytes));
   }
-  TreeBuilder builder(limits.max_depth);
-  bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder,
-                                      nlohmann::json::input_format_t::json, /*strict=*/true);
-  if (!ok) {
-    std::string reason = builder.error().empty() ? "invalid JSON" : builder.error();
-    return Status::Error(ErrorCode::kMalformedTransaction, std::move(reason));
-  }
-  *out = builder.TakeResult();
+  Parser parser(text, limits.max_depth);
+  if (!parser.Parse(out)) return Status::Error(ErrorCode::kMalformedTransaction, parser.error());
   return Status::Ok();
 }
 

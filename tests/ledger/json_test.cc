@@ -113,6 +113,74 @@ TEST(JsonTest, HandlesManyKeys) {
   EXPECT_EQ(value.Find("k99999")->text(), "99999");
 }
 
+TEST(JsonTest, NegativeZeroIsZeroAndOtherIntegersStayAsWritten) {
+  EXPECT_EQ(Canonical("[-0,0,-0.0,-1,9223372036854775807,99999999999999999999]"),
+            "[0,0,-0.0,-1,9223372036854775807,99999999999999999999]");
+}
+
+TEST(JsonTest, AcceptsEveryWellFormedUtf8Length) {
+  // U+007F, U+0080, U+07FF, U+0800, U+D7FF, U+E000, U+FFFF, U+10000, U+10FFFF
+  const std::string text =
+      "[\"\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf"
+      "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"]";
+  EXPECT_EQ(Canonical(text), text);
+}
+
+// Each malformed form is refused with the byte offset of the fault and a
+// reason a client can act on.
+TEST(JsonTest, RefusalsNameTheOffsetAndTheReason) {
+  struct Case {
+    std::string text;
+    std::string message;  // empty: the text is valid
+  };
+  const Case cases[] = {
+      {"", "at byte 0: unexpected end of input"},
+      {"  ", "at byte 2: unexpected end of input"},
+      {"{\"a\" 1}", "at byte 5: expected ':' after a key"},
+      {"{1:2}", "at byte 1: expected a string key"},
+      {"[1 2]", "at byte 3: expected ',' or ']'"},
+      {"{\"a\":1 \"b\":2}", "at byte 7: expected ',' or '}'"},
+      {"[1,]", "at byte 3: unexpected character ']'"},
+      {"[tru]", "at byte 1: invalid literal"},
+      {"[01]", "leading zero"},
+      {"[-]", "a digit must follow '-'"},
+      {"[1.]", "a digit must follow '.'"},
+      {"[1e+]", "a digit must follow the exponent"},
+      {"[1e400]", "at byte 1: number 1e400 is out of range"},
+      {std::string("[\"").append(400, '9').append("\"]"), ""},
+      {std::string("[").append(400, '9').append("]"), "is out of range"},
+      {"[1e-400]", ""},
+      {"[\"a\nb\"]", "at byte 3: unescaped control character in a string"},
+      {"[\"\\x\"]", "at byte 2: invalid escape in a string"},
+      {"[\"\\u12\"]", "four hex digits"},
+      {"[\"\\udc00\"]", "a low surrogate \\u escape without a high one"},
+      {"[\"\\ud800\\u0041\"]", "a high surrogate \\u escape without a low one"},
+      {"[\"\xc0\x80\"]", "at byte 2: invalid UTF-8 in a string"},      // overlong NUL
+      {"[\"\xed\xa0\x80\"]", "at byte 2: invalid UTF-8 in a string"},  // a surrogate
+      {"[\"\xf4\x90\x80\x80\"]", "invalid UTF-8"},                     // beyond U+10FFFF
+      {"[\"\xe2\x82\"]", "invalid UTF-8"},                             // truncated
+      {"[\"abc", "at byte 5: unterminated string"},
+      {"{} {}", "at byte 3: unexpected characters after the document"},
+      {"\x01", "at byte 0: unexpected byte 0x01"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text.substr(0, 60));
+    const Status status = ParseError(c.text);
+    if (c.message.empty()) {
+      EXPECT_TRUE(status.ok()) << status.ToString();
+      continue;
+    }
+    EXPECT_EQ(status.code(), ErrorCode::kMalformedTransaction);
+    EXPECT_NE(status.message().find(c.message), std::string::npos) << status.message();
+  }
+}
+
+TEST(JsonTest, DecodesEscapesAndSurrogatePairs) {
+  JsonValue value;
+  ASSERT_TRUE(ParseJson(R"(["\u00e9\uD83D\uDE00\u0000\/"])", &value).ok());
+  EXPECT_EQ(value.items()[0].text(), std::string("\xc3\xa9\xf0\x9f\x98\x80\0/", 8));
+}
+
 TEST(JsonTest, ParseWriteParseIsStable) {
   const char* text = R"({"z":[1.50,{"b":"\u0000é","a":[]}],"a":{},"m":-3e-7,"t":true})";
   std::string once = Canonical(text);
