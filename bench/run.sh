@@ -5,7 +5,8 @@
 #   - ledger_bench: raw libsodium Ed25519 verify rate, CheckTx of a 1-input
 #     CREATE and of a 2-input TRANSFER (one process, so the ratios compare
 #     like with like), FinalizeBlock of checked and unchecked blocks;
-#   - stream_fanout at moderate settings (event stream fan-out);
+#   - stream_fanout: the stream issue's fan-out defaults, and a steady
+#     500,000 deliveries/s offered in small blocks;
 #   - ledgerd_load against ledgerd --dev (submit -> committed -> streamed).
 #
 # Usage: bench/run.sh [--profile]
@@ -65,18 +66,33 @@ for name in BM_FinalizeBlockChecked BM_FinalizeBlockUnchecked BM_CheckTxCreatePa
 done
 
 # --- 2. Event stream fan-out -------------------------------------------------
+# (a) the stream issue's defaults: 1,000 subscribers, blocks of 1,000 txs at
+#     1 block/s, and 10,000 idle connections for the memory figure;
+# (b) half a million deliveries per second offered as small blocks (10 txs at
+#     50 blocks/s), for the latency of a sustained stream.
 for i in $(seq "$REPEAT"); do
-  "$BIN/stream_fanout" --subscribers=100 --block-txs=1000 --blocks=10 --rate=2 --idle=1000 \
+  "$BIN/stream_fanout" --subscribers=1000 --block-txs=1000 --blocks=10 --rate=1 --idle=10000 \
     >"$OUT/fanout.$i" 2>&1
+  "$BIN/stream_fanout" --subscribers=1000 --block-txs=10 --blocks=300 --rate=50 --idle=0 \
+    >"$OUT/steady.$i" 2>&1
 done
-fanout() { for i in $(seq "$REPEAT"); do sed -n "$1" "$OUT/fanout.$i"; done | median; }
-printf 'fanout.deliveries_per_s %.0f (100 subscribers, 10 blocks x 1000 txs at 2 blocks/s)\n' \
-  "$(fanout 's/.*: \([0-9]*\) deliveries\/s.*/\1/p')"
-printf 'fanout.latency_p50_ms %s\n' "$(fanout 's/.*latency: p50 \([0-9.]*\) ms.*/\1/p')"
-printf 'fanout.latency_p99_ms %s\n' "$(fanout 's/.*p99 \([0-9.]*\) ms.*/\1/p')"
+# The median over the repetitions of what sed expression $2 extracts from $1.*
+fanout() { for i in $(seq "$REPEAT"); do sed -n "$2" "$OUT/$1.$i"; done | median; }
+deliveries='s/.*: \([0-9]*\) deliveries\/s.*/\1/p'
+p50='s/.*latency: p50 \([0-9.]*\) ms.*/\1/p'
+p99='s/.*p99 \([0-9.]*\) ms.*/\1/p'
+printf 'fanout.deliveries_per_s %.0f (1000 subscribers, 10 blocks x 1000 txs at 1 block/s)\n' \
+  "$(fanout fanout "$deliveries")"
+printf 'fanout.latency_p50_ms %s\n' "$(fanout fanout "$p50")"
+printf 'fanout.latency_p99_ms %s\n' "$(fanout fanout "$p99")"
 printf 'fanout.finalize_commit_ms_per_block %s\n' \
-  "$(fanout 's/.*FinalizeBlock+Commit: \([0-9.]*\) ms.*/\1/p')"
-printf 'fanout.idle_subscriber_kib %s\n' "$(fanout 's/.* \([0-9.]*\) KiB per idle subscriber.*/\1/p')"
+  "$(fanout fanout 's/.*FinalizeBlock+Commit: \([0-9.]*\) ms.*/\1/p')"
+printf 'fanout.idle_subscriber_kib %s (10000 idle connections)\n' \
+  "$(fanout fanout 's/.* \([0-9.]*\) KiB per idle subscriber.*/\1/p')"
+printf 'steady.deliveries_per_s %.0f (1000 subscribers, 300 blocks x 10 txs at 50 blocks/s)\n' \
+  "$(fanout steady "$deliveries")"
+printf 'steady.latency_p50_ms %s\n' "$(fanout steady "$p50")"
+printf 'steady.latency_p99_ms %s\n' "$(fanout steady "$p99")"
 
 # --- 3. End to end: ledgerd --dev under ledgerd_load -------------------------
 # shellcheck disable=SC2086  # LOAD_ARGS is a list of arguments

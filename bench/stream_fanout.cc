@@ -18,6 +18,12 @@
 //
 // Usage: stream_fanout [--subscribers=1000] [--block-txs=1000] [--blocks=10]
 //                      [--rate=1] [--idle=10000] [--threads=2]
+//                      [--client=frames|beast]
+// --threads is the event stream's I/O threads. --client=frames (default)
+// subscribers split the frames they read themselves, a few system calls for
+// many messages, so that the figures measure the server; --client=beast ones
+// read each message through a Beast websocket::stream, which on a 2-core
+// machine makes the clients, not the server, the bottleneck.
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -65,6 +71,7 @@ struct Config {
   double rate = 1.0;  // blocks per second
   int idle = 10000;
   int threads = 2;
+  bool frame_client = true;  // --client=frames (default) or --client=beast
 };
 
 int64_t NowNanos() {
@@ -121,6 +128,7 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
     SharedClock* clock = nullptr;
     int connected = 0;
     int failed = 0;
+    bool frame_client = true;
   };
 
   Subscriber(net::io_context& io_context, Totals* totals) : ws_(io_context), totals_(totals) {}
@@ -137,7 +145,11 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
                                       ++self->totals_->connected;
                                       // Idle subscribers still keep a read pending, as any client
                                       // does, so that pings are answered.
-                                      self->DoRead();
+                                      if (self->totals_->frame_client) {
+                                        self->DoReadFrames();
+                                      } else {
+                                        self->DoRead();
+                                      }
                                     });
         });
   }
@@ -150,18 +162,88 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
  private:
   void Fail() { ++totals_->failed; }
 
+  // The Beast client: one websocket::stream read per message.
   void DoRead() {
     ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return;
-      self->OnMessage();
+      const auto data = self->buffer_.cdata();
+      self->OnMessage(std::string_view(static_cast<const char*>(data.data()), data.size()),
+                      NowNanos());
+      self->buffer_.consume(self->buffer_.size());
       self->DoRead();
     });
   }
 
-  void OnMessage() {
-    const int64_t now = NowNanos();
-    const auto data = buffer_.cdata();
-    const std::string_view message(static_cast<const char*>(data.data()), data.size());
+  // The frame client: reads whatever the socket holds and splits it into
+  // RFC 6455 frames itself, so that a read costs one system call for many
+  // messages and the server, not the client, is what the tool measures.
+  // Reading the socket directly is sound because the server sends nothing
+  // before the first block, which commits only once every subscriber has
+  // finished its handshake: Beast's handshake buffer holds no frame bytes.
+  void DoReadFrames() {
+    if (frames_.size() - frames_filled_ < kFrameReadChunk) frames_.resize(frames_.size() * 2);
+    beast::get_lowest_layer(ws_).socket().async_read_some(
+        net::buffer(frames_.data() + frames_filled_, frames_.size() - frames_filled_),
+        [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+          if (ec) return;
+          self->frames_filled_ += bytes;
+          if (self->SplitFrames(NowNanos())) self->DoReadFrames();
+        });
+  }
+
+  // Consumes every whole frame in frames_; false once the server closed.
+  bool SplitFrames(int64_t now) {
+    size_t at = 0;
+    while (frames_filled_ - at >= 2) {
+      const auto* head = reinterpret_cast<const unsigned char*>(frames_.data() + at);
+      const bool final_frame = head[0] & 0x80;
+      const int opcode = head[0] & 0x0f;
+      uint64_t length = head[1] & 0x7f;
+      size_t header = 2;
+      if (length == 126) header = 4;
+      if (length == 127) header = 10;
+      if (head[1] & 0x80) return false;  // a server never masks its frames
+      if (frames_filled_ - at < header) break;
+      if (header > 2) {
+        length = 0;
+        for (size_t i = 2; i < header; ++i) length = length << 8 | head[i];
+      }
+      if (frames_filled_ - at - header < length) break;
+      const std::string_view payload(frames_.data() + at + header, length);
+      at += header + length;
+      if (opcode == 0x8) return false;  // close
+      if (opcode == 0x9) {
+        SendPong(payload);
+      } else if (opcode == 0x1 || opcode == 0x0) {
+        if (final_frame && fragments_.empty()) {
+          OnMessage(payload, now);
+        } else {
+          fragments_.append(payload);
+          if (final_frame) {
+            OnMessage(fragments_, now);
+            fragments_.clear();
+          }
+        }
+      }
+    }
+    std::memmove(frames_.data(), frames_.data() + at, frames_filled_ - at);
+    frames_filled_ -= at;
+    return true;
+  }
+
+  // Answers a ping with a pong (masked with the zero key, as a client must
+  // mask and may choose any key).
+  void SendPong(std::string_view payload) {
+    auto frame = std::make_shared<std::string>();
+    frame->push_back(static_cast<char>(0x8A));
+    frame->push_back(static_cast<char>(0x80 | payload.size()));  // control payloads are < 126
+    frame->append(4, '\0');
+    frame->append(payload);
+    net::async_write(beast::get_lowest_layer(ws_).socket(), net::buffer(*frame),
+                     [frame](beast::error_code, std::size_t) {});
+  }
+
+  void OnMessage(std::string_view message, int64_t now) {
     ++totals_->messages;
     totals_->last_receive_ns = now;
     if (totals_->record) {
@@ -170,11 +252,15 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
       const int64_t committed = totals_->clock->committed_at[height].load();
       totals_->latencies_us.push_back(static_cast<int32_t>((now - committed) / 1000));
     }
-    buffer_.consume(buffer_.size());
   }
+
+  static constexpr size_t kFrameReadChunk = 64 << 10;
 
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
+  std::vector<char> frames_ = std::vector<char>(2 * kFrameReadChunk);
+  size_t frames_filled_ = 0;
+  std::string fragments_;
   Totals* totals_;
 };
 
@@ -209,13 +295,14 @@ std::vector<std::shared_ptr<Subscriber>> OpenSubscribers(net::io_context& io_con
   return subscribers;
 }
 
-int RunClients(int from_server, int to_server, SharedClock* clock) {
+int RunClients(int from_server, int to_server, SharedClock* clock, bool frame_client) {
   RaiseFileLimit();
   net::io_context io_context(1);
   const uint16_t port = static_cast<uint16_t>(std::stoi(ReadLine(from_server)));
   const net::ip::tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port);
   Subscriber::Totals totals;
   totals.clock = clock;
+  totals.frame_client = frame_client;
   for (;;) {
     const std::string command = ReadLine(from_server);
     if (command.empty() || command == "quit") return 0;
@@ -391,14 +478,14 @@ int RunServer(const Config& config, int to_clients, int from_clients, SharedCloc
   const double seconds = double(last_receive_ns - first_commit_ns) / 1e9;
   const auto counters = events.counters();
   std::printf(
-      "fan-out: %d subscribers (client: connected failed = %s), %d blocks x %d txs at %.2f "
+      "fan-out: %d subscribers (%s client: connected failed = %s), %d blocks x %d txs at %.2f "
       "blocks/s\n"
       "  FinalizeBlock+Commit: %.1f ms per block (mean)\n"
       "  delivered %lu of %lu messages in %.2f s (first commit -> last receive): %.0f "
       "deliveries/s\n"
       "  commit->receive latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n"
       "  server counters: messages_sent +%lu, slow_consumer_closes %lu\n",
-      config.subscribers, opened.c_str(), config.blocks, config.block_txs, config.rate,
+      config.subscribers, config.frame_client ? "frames" : "beast", opened.c_str(), config.blocks, config.block_txs, config.rate,
       commit_ms_total / config.blocks, static_cast<unsigned long>(received),
       static_cast<unsigned long>(expected), seconds, received / seconds, p50 / 1000.0, p99 / 1000.0,
       max / 1000.0, static_cast<unsigned long>(counters.messages_sent - sent_before),
@@ -428,10 +515,12 @@ Config ParseArgs(int argc, char** argv) {
       config.idle = std::stoi(value);
     else if (name == "--threads")
       config.threads = std::stoi(value);
+    else if (name == "--client" && (value == "frames" || value == "beast"))
+      config.frame_client = value == "frames";
     else {
       std::fprintf(stderr,
                    "usage: %s [--subscribers=N] [--block-txs=K] [--blocks=B] [--rate=R] "
-                   "[--idle=I] [--threads=T]\n",
+                   "[--idle=I] [--threads=T] [--client=frames|beast]\n",
                    argv[0]);
       std::exit(2);
     }
@@ -459,7 +548,7 @@ int main(int argc, char** argv) {
   if (child == 0) {
     close(to_clients[1]);
     close(from_clients[0]);
-    _exit(RunClients(to_clients[0], from_clients[1], clock));
+    _exit(RunClients(to_clients[0], from_clients[1], clock, config.frame_client));
   }
   close(to_clients[0]);
   close(from_clients[1]);
