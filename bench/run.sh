@@ -43,7 +43,10 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 started=$(date +%s)
 
 # --- 1. Micro benchmarks (one process, REPEAT repetitions each) ------------
-"$BIN/ledger_bench" --benchmark_repetitions="$REPEAT" --benchmark_format=json \
+# Repetitions are interleaved at random, so that a slow spell of this shared
+# machine lands on every benchmark alike rather than on one ratio's side.
+"$BIN/ledger_bench" --benchmark_repetitions="$REPEAT" --benchmark_enable_random_interleaving=true \
+  --benchmark_format=json \
   >"$OUT/micro.json" 2>/dev/null
 # The median repetition's per_second counter of benchmark $1.
 micro() {
@@ -128,10 +131,10 @@ if [ "$PROFILE" = 1 ]; then
   wait "$perf_pid" || true
   echo "profile: ledgerd under load, share of its samples by function (perf, self time):"
   perf report -i "$OUT/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | head -25 | cut -c1-150
+    grep -E '^ +[0-9.]+%' | sed -n 1,25p | cut -c1-150
   echo "profile: by library:"
   perf report -i "$OUT/perf.data" --no-children --sort dso --stdio 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | head -8
+    grep -E '^ +[0-9.]+%' | sed -n 1,8p
 fi
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%s) - started)) s"
