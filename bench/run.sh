@@ -48,24 +48,26 @@ started=$(date +%s)
 "$BIN/ledger_bench" --benchmark_repetitions="$REPEAT" --benchmark_enable_random_interleaving=true \
   --benchmark_format=json \
   >"$OUT/micro.json" 2>/dev/null
-# The median repetition's per_second counter of benchmark $1.
+# The median repetition's per_second counter of the benchmark whose full
+# name matches regular expression $1.
 micro() {
   jq -r --arg name "$1" '.benchmarks[]
-      | select(.run_type == "iteration" and (.run_name | startswith($name)))
+      | select(.run_type == "iteration" and (.run_name | test($name)))
       | .per_second' "$OUT/micro.json" | median
 }
-verify=$(micro BM_Ed25519Verify)
-create=$(micro BM_CheckTxCreate)
-transfer=$(micro BM_CheckTxTransfer2Inputs)
+verify=$(micro '^BM_Ed25519Verify/')
+create=$(micro '^BM_CheckTxCreate/')
+transfer=$(micro '^BM_CheckTxTransfer2Inputs/')
 printf 'micro.ed25519_verify_per_s %.0f\n' "$verify"
 printf 'micro.checktx_create_per_s %.0f (%.0f %% of verify)\n' "$create" \
   "$(awk -v a="$create" -v b="$verify" 'BEGIN {print 100 * a / b}')"
 printf 'micro.checktx_transfer2_per_s %.0f (%.0f %% of verify/2)\n' "$transfer" \
   "$(awk -v a="$transfer" -v b="$verify" 'BEGIN {print 200 * a / b}')"
-for name in BM_FinalizeBlockChecked BM_FinalizeBlockUnchecked BM_CheckTxCreateParallel/threads:1 \
-  BM_CheckTxCreateParallel/threads:2; do
-  value=$(micro "$name")
-  [ -n "$value" ] && printf 'micro.%s_tx_per_s %.0f\n' "$name" "$value"
+for name in checktx_create_parallel_1_thread:'^BM_CheckTxCreateParallel/.*threads:1$' \
+  checktx_create_parallel_2_threads:'^BM_CheckTxCreateParallel/.*threads:2$' \
+  finalize_block_checked:'^BM_FinalizeBlockChecked/' \
+  finalize_block_unchecked:'^BM_FinalizeBlockUnchecked/'; do
+  printf 'micro.%s_tx_per_s %.0f\n' "${name%%:*}" "$(micro "${name#*:}")"
 done
 
 # --- 2. Event stream fan-out -------------------------------------------------
