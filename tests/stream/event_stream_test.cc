@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/ssl/context.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -32,7 +33,6 @@ using testing::TempDir;
 using testing::TestClient;
 using testing::TestKey;
 using testing::TestTransaction;
-using testing::TlsTestClient;
 using testing::Transfer;
 using testing::WaitFor;
 
@@ -562,7 +562,7 @@ TEST_F(EventStreamTest, SecureWebSocketWithSelfSignedCertificate) {
   net::ssl::context tls(net::ssl::context::tls_client);
   tls.load_verify_file(certificate);
   tls.set_verify_mode(net::ssl::verify_peer);
-  TlsTestClient client(tls);
+  TestClient client(tls);
   ASSERT_FALSE(client.Connect(port(), FromHeight(1)));
   CommitBlock(Creates(1));
   EXPECT_EQ(client.ReadMessages(3), MessagesFrom(1));

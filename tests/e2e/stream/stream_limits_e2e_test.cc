@@ -23,7 +23,6 @@ namespace net = boost::asio;
 namespace websocket = boost::beast::websocket;
 using stream::testing::HttpGet;
 using stream::testing::TestClient;
-using stream::testing::TlsTestClient;
 using stream::testing::WaitFor;
 
 // The JSON body of an error answer, checked for BigchainDB's shape.
@@ -306,7 +305,7 @@ TEST_F(StreamE2eTest, SecureStreamWithSelfSignedCertificate) {
   tls.load_verify_file(certificate);
   tls.set_verify_mode(net::ssl::verify_peer);
   tls.set_verify_callback(net::ssl::host_name_verification("127.0.0.1"));
-  TlsTestClient client(tls);
+  TestClient client(tls);
   ASSERT_FALSE(client.Connect(node_->ws_port(), Target("?from_height=1")));
   const Tx second = NewCreate(bob_, "after");
   ASSERT_NO_FATAL_FAILURE(Submit(second, "commit"));
@@ -319,7 +318,7 @@ TEST_F(StreamE2eTest, SecureStreamWithSelfSignedCertificate) {
   // Nor does a client that does not trust the certificate.
   net::ssl::context untrusting(net::ssl::context::tls_client);
   untrusting.set_verify_mode(net::ssl::verify_peer);
-  TlsTestClient stranger(untrusting);
+  TestClient stranger(untrusting);
   EXPECT_TRUE(stranger.Connect(node_->ws_port(), Target()));
 }
 
