@@ -13,7 +13,11 @@ case "${1:-}" in
   "") ;;
   --sanitize)
     build_dir=build-sanitize
-    cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGERD_SANITIZE=ON -DLEDGERD_BUILD_BENCH=OFF)
+    # -O1 with line tables: the optimisation ASan recommends, reports with
+    # file and line, and half the compile time of -O2 -g.
+    cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+                "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+                -DLEDGERD_SANITIZE=ON -DLEDGERD_BUILD_BENCH=OFF)
     fuzz=0  # the fuzz targets carry their own sanitizers
     ;;
   *)
