@@ -33,13 +33,18 @@ COPY --from=build /build/bin/ledgerd /build/bin/ledgerctl /usr/local/bin/
 
 USER ledgerd
 WORKDIR /data
-# Inside the container the ABCI port listens on all interfaces so that the
-# cometbft container can reach it; publish it to no one else.
+# Container-only defaults (on a host every port binds to 127.0.0.1): inside
+# the container each port listens on all interfaces, so that the HTTP API
+# and the event stream can be published and the cometbft container can
+# reach the ABCI port. Publish 9984 and 9985; keep 26658 on the compose
+# network, because whoever reaches it drives consensus.
 ENV LEDGERD_DATA_DIR=/data \
     LEDGERD_ABCI_ADDR=0.0.0.0:26658 \
+    LEDGERD_HTTP_ADDR=0.0.0.0:9984 \
+    LEDGERD_WS_ADDR=0.0.0.0:9985 \
     LEDGERD_LOG_LEVEL=info
 VOLUME ["/data"]
-EXPOSE 26658
+EXPOSE 9984 9985 26658
 # ledgerd shuts down cleanly on SIGTERM (servers stopped, store closed).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["ledgerd"]
