@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Runs ledgerd beside a local consensus engine, without Docker: the same pair
-# as docker-compose.yml, for a user with a `cometbft` (v0.38 or v0.37) or a
-# `tendermint` (v0.34) binary on PATH.
+# Runs ledgerd beside a real consensus engine, without Docker: the same pair
+# as docker-compose.yml.
 #
-#   scripts/run-with-cometbft.sh
+#   scripts/run-with-cometbft.sh [--engine cometbft-v0.38|cometbft-v1.0|tendermint-v0.34]
 #
-# First run: creates a single-validator home for the engine (`<engine>
-# init`). Then starts ledgerd (ABCI over gRPC; it serves every one of these
-# engine lines on the same port) and `<engine> node` pointed at it; Ctrl-C
-# stops both, the engine first. Settings, all optional, from the environment:
-#   ENGINE             engine binary            (default: cometbft if on PATH,
-#                                                 else tendermint)
+# The engine (default cometbft-v0.38, CometBFT v0.38.25) is the pinned one of
+# scripts/engines.txt, installed with `go install` by scripts/install-engines.sh
+# into build/engines/. First run: creates a single-validator home for it
+# (`<engine> init`). Then starts ledgerd (ABCI over gRPC; it serves every one
+# of these engine lines on the same port) and `<engine> node` pointed at it;
+# Ctrl-C stops both, the engine first. Settings, all optional, from the
+# environment:
+#   ENGINE             an engine binary of your own instead of the pinned one
 #   LEDGERD            ledgerd binary           (default build/bin/ledgerd)
-#   CMTHOME            engine home              (default data/cometbft, or
-#                                                 data/tendermint for tendermint)
+#   CMTHOME            engine home              (default data/<engine name>)
 #   LEDGERD_DATA_DIR   ledgerd's store          (default data/ledgerd)
 #   LEDGERD_ABCI_ADDR  ABCI address, host:port  (default 127.0.0.1:26658)
 #   LEDGERD_LOG_LEVEL  debug|info|warn|error    (read by ledgerd itself)
@@ -27,16 +27,20 @@ LEDGERD=${LEDGERD:-build/bin/ledgerd}
 export LEDGERD_DATA_DIR=${LEDGERD_DATA_DIR:-$PWD/data/ledgerd}
 export LEDGERD_ABCI_ADDR=${LEDGERD_ABCI_ADDR:-127.0.0.1:26658}
 
+engine_name=cometbft-v0.38
+case "${1:-}" in
+  "") ;;
+  --engine)
+    [ $# -eq 2 ] || { echo "usage: scripts/run-with-cometbft.sh [--engine NAME]" >&2; exit 2; }
+    engine_name=$2
+    ;;
+  *)
+    echo "usage: scripts/run-with-cometbft.sh [--engine NAME]" >&2
+    exit 2
+    ;;
+esac
 if [ -z "${ENGINE:-}" ]; then
-  if command -v cometbft >/dev/null 2>&1; then
-    ENGINE=cometbft
-  elif command -v tendermint >/dev/null 2>&1; then
-    ENGINE=tendermint
-  else
-    echo "run-with-cometbft: neither cometbft nor tendermint on PATH; install CometBFT" \
-         "v0.38.x (or v0.37.x, or Tendermint v0.34.x), or use docker-compose" >&2
-    exit 1
-  fi
+  ENGINE=$(scripts/install-engines.sh --path "$engine_name")
 fi
 if ! command -v "$ENGINE" >/dev/null 2>&1; then
   echo "run-with-cometbft: ENGINE=$ENGINE is not an executable" >&2
@@ -47,7 +51,7 @@ if [ ! -x "$LEDGERD" ]; then
   echo "  cmake -S . -B build -G Ninja && cmake --build build --target ledgerd" >&2
   exit 1
 fi
-CMTHOME=${CMTHOME:-$PWD/data/$(basename "$ENGINE")}
+CMTHOME=${CMTHOME:-$PWD/data/$engine_name}
 
 # The gRPC address form depends on the engine line. Tendermint v0.34 takes
 # tcp://host:port; CometBFT takes host:port (since v0.38.13 its gRPC client
@@ -57,10 +61,10 @@ engine_version=$("$ENGINE" version 2>/dev/null | head -n 1 || true)
 engine_version=${engine_version#v}
 case "$engine_version" in
   0.34.*) proxy_app="tcp://$LEDGERD_ABCI_ADDR" ;;
-  0.37.* | 0.38.*) proxy_app="$LEDGERD_ABCI_ADDR" ;;
+  0.37.* | 0.38.* | 1.0.*) proxy_app="$LEDGERD_ABCI_ADDR" ;;
   *)
     echo "run-with-cometbft: $ENGINE reports version '$engine_version'; ledgerd speaks ABCI" \
-         "as Tendermint v0.34.x and CometBFT v0.37.x / v0.38.x do" >&2
+         "as Tendermint v0.34.x and CometBFT v0.37.x, v0.38.x and v1.0.x do" >&2
     proxy_app="$LEDGERD_ABCI_ADDR"
     ;;
 esac
