@@ -5,8 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+scripts/install-deps.sh --run
+# Only the two binaries: no test suites or benchmarks, whose libraries
+# install-deps.sh --run leaves out (scripts/test.sh turns them back on).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEDGERD_BUILD_TESTS=OFF \
+  -DLEDGERD_BUILD_BENCH=OFF
 cmake --build build -j "$(nproc)" --target ledgerd ledgerctl
 
 data_dir="${LEDGERD_DATA:-./data}"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
-cmake_args=(-DCMAKE_BUILD_TYPE=Release)
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DLEDGERD_BUILD_TESTS=ON -DLEDGERD_BUILD_BENCH=ON)
 fuzz=1
 case "${1:-}" in
   "") ;;
@@ -17,7 +17,7 @@ case "${1:-}" in
     # file and line, and half the compile time of -O2 -g.
     cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
                 "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
-                -DLEDGERD_SANITIZE=ON -DLEDGERD_BUILD_BENCH=OFF)
+                -DLEDGERD_SANITIZE=ON -DLEDGERD_BUILD_TESTS=ON -DLEDGERD_BUILD_BENCH=OFF)
     fuzz=0  # the fuzz targets carry their own sanitizers
     ;;
   *)
@@ -27,6 +27,8 @@ case "${1:-}" in
 esac
 
 scripts/install-deps.sh
+# The real consensus engines the end-to-end suites run beside (Go modules).
+scripts/install-engines.sh
 # npm packages of the JavaScript test suites (the official BigchainDB driver,
 # the browser driver), pinned by their lock files.
 for package in tests/*/package.json; do
