@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of tests/fuzz/ with clang in build-fuzz/ and runs
-# each on a copy of its committed seed corpus.
+# Builds the libFuzzer targets of tests/fuzz/ with clang in build-fuzz/, then
+# for each target:
+#   1. replays every committed input (tests/fuzz/corpus/<target>/, seeds and
+#      regressions alike) once, deterministically: a failure here is a known
+#      input that broke, whatever the random exploration does;
+#   2. explores from a copy of that corpus for SECONDS.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   SECONDS per target (default 30),
 #                                          every target when none is named
 # New inputs go to build-fuzz/work/<target>/corpus, never to the committed
-# corpus; logs to build-fuzz/work/<target>/fuzz.log. The last line reads
-# "<n> passed, <m> failed"; the exit status is non-zero when a target fails
-# (crash, sanitizer report, invariant violation, timeout or out-of-memory),
-# and the reproducer's path is printed.
+# corpus; logs to build-fuzz/work/<target>/{replay,fuzz}.log. The last line
+# reads "<n> passed, <m> failed"; the exit status is non-zero when a target
+# fails (crash, sanitizer report, invariant violation, timeout or
+# out-of-memory), and a one-line command that reproduces each failing input
+# is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,6 +74,26 @@ for target in "${targets[@]}"; do
         -artifact_prefix="$work/artifacts/")
   dictionary=$(dictionary_for "$target")
   [ -z "$dictionary" ] || args+=(-dict="$dictionary")
+
+  echo "== $target: replay of $(find "tests/fuzz/corpus/$target" -type f | wc -l) committed inputs"
+  replay_log="$work/replay.log"
+  failing=""
+  while IFS= read -r -d '' input; do
+    if ! "$build_dir/$target" -runs=1 -rss_limit_mb=2048 -timeout=25 "$input" \
+        >>"$replay_log" 2>&1; then
+      failing+="$input"$'\n'
+    fi
+  done < <(find "tests/fuzz/corpus/$target" -type f -print0 | sort -z)
+  if [ -n "$failing" ]; then
+    tail -n 40 "$replay_log"
+    while IFS= read -r input; do
+      [ -n "$input" ] || continue
+      echo "$target: committed input fails: $input (rerun: $build_dir/$target $input)"
+    done <<<"$failing"
+    echo "$target: FAILED on committed inputs; log: $replay_log"
+    failed=$((failed + 1))
+    continue
+  fi
 
   echo "== $target: ${seconds}s"
   status=0
