@@ -344,23 +344,28 @@ def parse_dockerfile(path):
 
 
 def engine_table():
-    """scripts/engines.txt as a list of (name, go package, version)."""
+    """scripts/engines.txt as a list of (name, go module, version). A line is
+    NAME MODULE VERSION COMMAND_PACKAGE, or NAME PACKAGE VERSION where the
+    package's path holds /cmd/."""
     rows = []
     for line in (REPO_ROOT / "scripts" / "engines.txt").read_text().splitlines():
         fields = line.split()
-        if len(fields) == 3 and not fields[0].startswith("#"):
-            rows.append(tuple(fields))
+        if len(fields) < 3 or fields[0].startswith("#"):
+            continue
+        name, path, version = fields[:3]
+        module = path if len(fields) > 3 else path.split("/cmd/")[0]
+        rows.append((name, module, version))
     return rows
 
 
 def engine_for_image(image):
-    """The pinned engine (name, package, version) an image such as
+    """The pinned engine (name, module, version) an image such as
     cometbft/cometbft:v0.38.25 holds; refuses a tag that is not pinned."""
     repository, _, tag = image.rpartition(":")
     if not repository or "/" in tag:
         repository, tag = image, "latest"
     module = "github.com/" + repository
-    candidates = [row for row in engine_table() if row[1].startswith(module + "/")]
+    candidates = [row for row in engine_table() if row[1] == module]
     if not candidates:
         raise ComposeError(f"image {image}: no binary is known for it (the runner runs this "
                            f"repository's build and the engines of scripts/engines.txt)")
@@ -395,9 +400,8 @@ def go_module_cache():
     return Path(os.environ.get("GOPATH", Path.home() / "go")) / "pkg" / "mod"
 
 
-def engine_docker_dir(package, version):
+def engine_docker_dir(module, version):
     """The DOCKER directory of the engine's Go module (its image's sources)."""
-    module = package.split("/cmd/")[0]
     directory = go_module_cache() / f"{module}@{version}" / "DOCKER"
     if not (directory / "Dockerfile").is_file():
         raise ComposeError(f"{directory}/Dockerfile is missing: run scripts/install-engines.sh "
@@ -592,11 +596,10 @@ def plan_service(name, spec, project_dir, work_dir, project, declared_volumes, l
         for binary in ledgerd.parent.iterdir():
             programs.setdefault(binary.name, str(binary))
     elif "image" in spec:
-        engine, package, version = engine_for_image(spec["image"])
-        docker_dir = engine_docker_dir(package, version)
+        engine, module, version = engine_for_image(spec["image"])
+        docker_dir = engine_docker_dir(module, version)
         image = parse_dockerfile(docker_dir / "Dockerfile")
         kind = "engine"
-        module = package.split("/cmd/")[0]
         entry = ENTRYPOINT_FAMILIES.get(module)
         if entry is None:
             raise ComposeError(f"image {spec['image']}: its entrypoint is not reproduced")
