@@ -985,6 +985,7 @@ class Supervisor:
         self.stopping = False
         self.state = None
         self.lock_fd = None
+        self.notify = None
 
     def acquire_lock(self):
         """Holds the runner's lock for the whole run; waits for another run."""
@@ -1016,6 +1017,24 @@ class Supervisor:
 
     def run(self, notify):
         """up: start everything, report readiness, then watch until told to stop."""
+        self.notify = notify
+        try:
+            return self._run()
+        except (ComposeError, Stop) as e:
+            if isinstance(e, ComposeError):
+                log(f"error: {e}")
+            self.report(f"error: {e}\n")
+            return 1 if isinstance(e, ComposeError) else 0
+
+    def report(self, text):
+        """Tells a detached `up` waiting on the pipe how the start ended (once)."""
+        if self.notify is not None:
+            os.write(self.notify, text.encode())
+            os.close(self.notify)
+            self.notify = None
+
+    def _run(self):
+        """The body of run(); always tears down what it started."""
         self.acquire_lock()
         self.clean_leftovers()
         self.state = {
@@ -1048,19 +1067,9 @@ class Supervisor:
             write_state(self.state)
             summary = self.summary()
             log("up:\n" + summary)
-            if notify is not None:
-                os.write(notify, ("ok\n" + summary).encode())
-                os.close(notify)
-                notify = None
+            self.report("ok\n" + summary)
             self.watch()
             return 0
-        except (ComposeError, Stop) as e:
-            if isinstance(e, ComposeError):
-                log(f"error: {e}")
-            if notify is not None:
-                os.write(notify, f"error: {e}\n".encode())
-                os.close(notify)
-            return 1 if isinstance(e, ComposeError) else 0
         finally:
             self.stopping = True
             self.teardown()
@@ -1196,7 +1205,7 @@ class Supervisor:
 
 def cleanup_state(state):
     """Stops the processes and removes the network a (crashed) run recorded."""
-    for name, entry in state.get("services", {}).items():
+    for name, entry in reversed(list(state.get("services", {}).items())):
         if entry.get("pid") and alive(entry["pid"], entry.get("pid_start")):
             stop_process(entry["pid"], entry["pid_start"], signal.SIGTERM, 10.0, name)
     teardown_network(state)
