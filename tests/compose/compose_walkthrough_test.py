@@ -15,8 +15,11 @@ as a client on the host would, through the published ports on 127.0.0.1:
    engine service's RPC;
 5. expects both transactions on the stream, once each, and the transfer to
    be readable from the API;
-6. checks that the ABCI port is published to nobody, then stops everything
-   and checks the namespaces are gone.
+6. stops the services keeping the volumes, starts them again, and checks the
+   chain continues (no second first-start of the engine's entrypoint);
+7. stops everything and checks the namespaces are gone.
+
+(The ABCI port must be published to nobody, checked right after `up`.)
 
 Any failed step fails the test (exit 1); without root (no `ip netns`) it
 exits 77, which CTest reports as skipped.
@@ -178,6 +181,21 @@ def walkthrough(args, work):
     stored = curl_json(f"http://127.0.0.1:9984/api/v1/transactions/{transfer['id']}")
     if stored.get("id") != transfer["id"]:
         raise StepFailed(f"the API returned {stored}")
+    height = int(curl_json("http://127.0.0.1:26657/status")["result"]["sync_info"]["latest_block_height"])
+
+    step("down (volumes kept), up -d again: the chain continues")
+    run([sys.executable, RUNNER, "down", *compose])
+    print(run([sys.executable, RUNNER, "up", "--detach", *compose, "--ledgerd", args.ledgerd,
+               "--timeout", "60"]), end="")
+    if "entrypoint first start" in (work / "compose" / "runner.log").read_text().split("compose: down:")[-1]:
+        raise StepFailed("the engine's entrypoint ran its first-start steps again on kept volumes")
+    again = curl_json("http://127.0.0.1:26657/status")["result"]["sync_info"]
+    if int(again["latest_block_height"]) < height:
+        raise StepFailed(f"the engine restarted at height {again['latest_block_height']}, was {height}")
+    stored = curl_json(f"http://127.0.0.1:9984/api/v1/transactions/{transfer['id']}")
+    if stored.get("id") != transfer["id"]:
+        raise StepFailed(f"after the restart the API returned {stored}")
+    print(f"  height {again['latest_block_height']}, the transfer is still there")
 
 
 def print_log_tails(work_dir, lines=40):
