@@ -1227,6 +1227,11 @@ def default_work_dir(compose_file, project):
 def prepare(args):
     """Fills in the project name and work directory from the compose file."""
     args.project_name = project_name(args.file, args.project_name)
+    if not args.work_dir and args.command in ("down", "logs"):
+        # The running (or crashed) run of this file knows its own work directory.
+        state = read_state()
+        if state and state.get("compose_file") == str(Path(args.file).resolve()):
+            args.work_dir = state.get("work_dir")
     args.work_dir = str(Path(args.work_dir or default_work_dir(args.file, args.project_name)).resolve())
 
 
