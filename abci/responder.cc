@@ -15,8 +15,6 @@
 namespace abci {
 namespace {
 
-namespace pb = tendermint::abci;
-
 // ABCI app protocol version; the engine copies it into block headers.
 constexpr uint64_t kAppVersion = 1;
 constexpr std::string_view kQueryTxPath = "/tx";
@@ -77,7 +75,7 @@ std::string BoundedUtf8(std::string_view text, size_t max_bytes) {
 }
 
 // Standard Base64 with padding, as CometBFT shows validator keys. `bytes` is
-// a public key (32 or 33 bytes), far below EVP_EncodeBlock's int limit.
+// a public key (tens of bytes), far below EVP_EncodeBlock's int limit.
 std::string Base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -89,60 +87,20 @@ std::string Base64(std::string_view bytes) {
 
 // The genesis validators as the HTTP API serves them:
 // [{"pub_key":{"type":"ed25519","value":"<base64>"},"power":10}, ...].
-std::string ValidatorsJson(
-    const google::protobuf::RepeatedPtrField<pb::ValidatorUpdate>& validators) {
+std::string ValidatorsJson(const std::vector<GenesisValidator>& validators) {
   nlohmann::json array = nlohmann::json::array();
-  for (const pb::ValidatorUpdate& validator : validators) {
-    const tendermint::crypto::PublicKey& key = validator.pub_key();
-    std::string type;
-    std::string value;
-    switch (key.sum_case()) {
-      case tendermint::crypto::PublicKey::kEd25519:
-        type = "ed25519";
-        value = Base64(key.ed25519());
-        break;
-      case tendermint::crypto::PublicKey::kSecp256K1:
-        type = "secp256k1";
-        value = Base64(key.secp256k1());
-        break;
-      case tendermint::crypto::PublicKey::SUM_NOT_SET:
-        type = "unknown";
-        break;
-    }
-    array.push_back(
-        {{"pub_key", {{"type", type}, {"value", value}}}, {"power", validator.power()}});
+  for (const GenesisValidator& validator : validators) {
+    array.push_back({{"pub_key", {{"type", validator.key_type}, {"value", Base64(validator.key)}}},
+                     {"power", validator.power}});
   }
   return array.dump();
 }
 
-// Fills code, log and codespace of a CheckTx, ExecTxResult or DeliverTx
-// answer.
-template <typename Result>
-void SetVerdict(const ledger::Status& status, Result* result) {
-  if (status.ok()) return;
-  result->set_code(static_cast<uint32_t>(status.code()));
-  result->set_log(BoundedUtf8(status.ToString(), kMaxLogBytes));
-  result->set_codespace(std::string(kCodespace));
-}
-
-// ExecTxResult (v0.38) and ResponseDeliverTx (v0.34/v0.37) have the same
-// fields, so one definition fills both.
-template <typename Result>
-void FillTxResultOf(const ledger::TxResult& result, Result* out) {
-  SetVerdict(result.status, out);
-  if (!result.status.ok() || !result.transaction) return;
-  const ledger::Transaction& transaction = *result.transaction;
-  pb::Event* event = out->add_events();
-  event->set_type("ledger");
-  const auto add = [event](std::string key, std::string_view value) {
-    pb::EventAttribute* attribute = event->add_attributes();
-    attribute->set_key(std::move(key));
-    attribute->set_value(BoundedUtf8(value, kTxIdHexLength));
-    attribute->set_index(true);  // so the engine's tx_search and /websocket find it
-  };
-  add("id", transaction.id);
-  add("asset_id", transaction.asset_id);
-  add("operation", ledger::OperationName(transaction.operation));
+// What the engine is told about a transaction with `status`.
+Verdict VerdictOf(const ledger::Status& status) {
+  if (status.ok()) return {};
+  return {static_cast<uint32_t>(status.code()), BoundedUtf8(status.ToString(), kMaxLogBytes),
+          std::string(kCodespace)};
 }
 
 // Size of one tx inside the block's protobuf `repeated bytes` field: tag,
@@ -166,12 +124,17 @@ std::string TransactionIdOf(const std::string& data) {
 
 }  // namespace
 
-void FillTxResult(const ledger::TxResult& result, pb::ExecTxResult* out) {
-  FillTxResultOf(result, out);
-}
-
-void FillTxResult(const ledger::TxResult& result, pb::ResponseDeliverTx* out) {
-  FillTxResultOf(result, out);
+TxAnswer TxAnswerOf(const ledger::TxResult& result) {
+  TxAnswer answer{VerdictOf(result.status), {}};
+  if (!result.status.ok() || !result.transaction) return answer;
+  const ledger::Transaction& transaction = *result.transaction;
+  const auto add = [&answer](std::string key, std::string_view value) {
+    answer.event_attributes.emplace_back(std::move(key), BoundedUtf8(value, kTxIdHexLength));
+  };
+  add("id", transaction.id);
+  add("asset_id", transaction.asset_id);
+  add("operation", ledger::OperationName(transaction.operation));
+  return answer;
 }
 
 Responder::Responder(ledger::Application* app, std::string version, LogSink log)
@@ -181,90 +144,80 @@ void Responder::Log(LogSeverity severity, const std::string& message) const {
   if (log_) log_(severity, message);
 }
 
-bool Responder::Info(const pb::RequestInfo& request, std::string_view service,
-                     pb::ResponseInfo* response) {
+bool Responder::Info(const EngineIdentity& engine, std::string_view service, AppIdentity* answer) {
   std::lock_guard<std::mutex> lock(consensus_mutex_);
-  const bool new_engine = request.version() != last_engine_version_;
+  const bool new_engine = engine.version != last_engine_version_;
   if (new_engine) {
-    last_engine_version_ = request.version();
+    last_engine_version_ = engine.version;
     Log(LogSeverity::kInfo,
-        "consensus engine connected: version " + request.version() + ", ABCI " +
-            (request.abci_version().empty() ? "(not reported)" : request.abci_version()) +
-            ", block protocol " + std::to_string(request.block_version()) + ", via " +
+        "consensus engine connected: version " + engine.version + ", ABCI " +
+            (engine.abci_version.empty() ? "(not reported)" : engine.abci_version) +
+            ", block protocol " + std::to_string(engine.block_version) + ", via " +
             std::string(service));
   }
   const ledger::AppInfo info = app_->Info();
-  response->set_data("ledgerd");
-  response->set_version(version_);
-  response->set_app_version(kAppVersion);
-  response->set_last_block_height(info.last_height);
-  response->set_last_block_app_hash(info.last_app_hash);
+  answer->data = "ledgerd";
+  answer->version = version_;
+  answer->app_version = kAppVersion;
+  answer->last_block_height = info.last_height;
+  answer->last_block_app_hash = info.last_app_hash;
   return new_engine;
 }
 
-grpc::Status Responder::InitChain(const pb::RequestInitChain& request) {
-  const std::string validators = ValidatorsJson(request.validators());
+grpc::Status Responder::InitChain(const std::string& chain_id, int64_t initial_height,
+                                  const std::vector<GenesisValidator>& validators) {
+  const std::string validators_json = ValidatorsJson(validators);
   std::string error;
   std::lock_guard<std::mutex> lock(consensus_mutex_);
-  if (!app_->InitChain(request.chain_id(), request.initial_height(), validators, &error)) {
+  if (!app_->InitChain(chain_id, initial_height, validators_json, &error)) {
     Log(LogSeverity::kError, "InitChain: cannot store chain info: " + error);
     return grpc::Status(grpc::StatusCode::INTERNAL, "InitChain failed: " + error);
   }
-  Log(LogSeverity::kInfo, "chain " + request.chain_id() + " initialized at height " +
-                              std::to_string(request.initial_height()) + " with " +
-                              std::to_string(request.validators_size()) + " validator(s)");
+  Log(LogSeverity::kInfo, "chain " + chain_id + " initialized at height " +
+                              std::to_string(initial_height) + " with " +
+                              std::to_string(validators.size()) + " validator(s)");
   return grpc::Status::OK;
 }
 
-void Responder::Query(const pb::RequestQuery& request, pb::ResponseQuery* response) const {
+QueryAnswer Responder::Query(const std::string& path, const std::string& data) const {
   const ledger::BlockStore& store = app_->store();
-  response->set_height(store.LastHeight());
-  if (request.path() != kQueryTxPath) {
-    response->set_code(kQueryUnknownPath);
-    response->set_log(BoundedUtf8(
-        "unknown query path \"" + request.path() + "\"; supported: \"/tx\" with a transaction id",
-        kMaxLogBytes));
-    response->set_codespace(std::string(kCodespace));
-    return;
+  QueryAnswer answer;
+  answer.height = store.LastHeight();
+  const auto refuse = [&answer](uint32_t code, std::string log) {
+    answer.verdict = {code, BoundedUtf8(log, kMaxLogBytes), std::string(kCodespace)};
+    return answer;
+  };
+  if (path != kQueryTxPath) {
+    return refuse(kQueryUnknownPath,
+                  "unknown query path \"" + path + "\"; supported: \"/tx\" with a transaction id");
   }
-  const std::string id = TransactionIdOf(request.data());
+  const std::string id = TransactionIdOf(data);
   if (id.empty()) {
-    response->set_code(kQueryBadTransactionId);
-    response->set_log("data must be a transaction id: 64 hex characters or 32 bytes");
-    response->set_codespace(std::string(kCodespace));
-    return;
+    return refuse(kQueryBadTransactionId,
+                  "data must be a transaction id: 64 hex characters or 32 bytes");
   }
   std::optional<std::string> transaction = store.GetTransaction(id);
-  if (!transaction) {
-    response->set_code(kQueryTransactionNotFound);
-    response->set_log("transaction " + id + " not found");
-    response->set_codespace(std::string(kCodespace));
-    return;
-  }
-  response->set_key(id);
-  response->set_value(std::move(*transaction));
+  if (!transaction) return refuse(kQueryTransactionNotFound, "transaction " + id + " not found");
+  answer.key = id;
+  answer.value = std::move(*transaction);
+  return answer;
 }
 
-void Responder::CheckTx(const pb::RequestCheckTx& request, pb::ResponseCheckTx* response) {
-  const bool recheck = request.type() == pb::RECHECK;
-  const ledger::TxResult result = app_->CheckTx(request.tx(), recheck);
-  SetVerdict(result.status, response);
+Verdict Responder::CheckTx(std::string_view tx, bool recheck) {
+  return VerdictOf(app_->CheckTx(tx, recheck).status);
 }
 
-void Responder::PrepareProposal(const pb::RequestPrepareProposal& request,
-                                pb::ResponsePrepareProposal* response) const {
-  const int64_t budget = std::min(request.max_tx_bytes(), kMaxProposalBytes);
+size_t Responder::ProposalLength(int64_t max_tx_bytes,
+                                 const google::protobuf::RepeatedPtrField<std::string>& txs) const {
+  const int64_t budget = std::min(max_tx_bytes, kMaxProposalBytes);
   int64_t total_bytes = 0;
-  for (const std::string& tx : request.txs()) {
+  size_t length = 0;
+  for (const std::string& tx : txs) {
     total_bytes += ProtoSizeOfTx(tx);
-    if (total_bytes > budget) break;
-    if (static_cast<size_t>(response->txs_size()) == kMaxTxsPerProposal) break;
-    response->add_txs(tx);
+    if (total_bytes > budget || length == kMaxTxsPerProposal) break;
+    ++length;
   }
-}
-
-void Responder::ProcessProposal(pb::ResponseProcessProposal* response) const {
-  response->set_status(pb::ResponseProcessProposal::ACCEPT);
+  return length;
 }
 
 ledger::FinalizedBlock Responder::ExecuteBlock(int64_t height,
@@ -300,18 +253,6 @@ grpc::Status Responder::Commit(std::string* app_hash) {
   Log(LogSeverity::kInfo, "committed height " + std::to_string(info.last_height) + ", app hash " +
                               ledger::HexEncode(info.last_app_hash));
   return grpc::Status::OK;
-}
-
-void Responder::ListSnapshots(pb::ResponseListSnapshots*) const {}
-
-void Responder::OfferSnapshot(pb::ResponseOfferSnapshot* response) const {
-  response->set_result(pb::ResponseOfferSnapshot::REJECT);
-}
-
-void Responder::LoadSnapshotChunk(pb::ResponseLoadSnapshotChunk*) const {}
-
-void Responder::ApplySnapshotChunk(pb::ResponseApplySnapshotChunk* response) const {
-  response->set_result(pb::ResponseApplySnapshotChunk::ABORT);
 }
 
 }  // namespace abci

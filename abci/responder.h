@@ -1,9 +1,9 @@
-// What ledgerd answers to each ABCI request, whichever gRPC service carried
-// it: `tendermint.abci.ABCI` (CometBFT v0.38, AbciService) or
-// `tendermint.abci.ABCIApplication` (Tendermint v0.34 / CometBFT v0.37,
-// LegacyAbciService). Both services share one Responder, so the behaviour
-// (validation, codes, events, app hash, storage) is the same for every
-// engine, and the Application sees one caller at a time however many
+// What ledgerd answers to each ABCI request, whichever engine line's gRPC
+// service carried it (abci/engine_service.h). Inputs and answers are plain
+// values, not any line's protobuf messages: each service copies its request
+// fields in and the answer out. Every service shares one Responder, so the
+// behaviour (validation, codes, events, app hash, storage) is the same for
+// every engine, and the Application sees one caller at a time however many
 // services call it.
 //
 // Thread safety: all methods may be called concurrently from gRPC's threads.
@@ -13,6 +13,7 @@
 #ifndef ABCI_RESPONDER_H_
 #define ABCI_RESPONDER_H_
 
+#include <google/protobuf/repeated_ptr_field.h>
 #include <grpcpp/support/status.h>
 
 #include <cstddef>
@@ -22,10 +23,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ledger/application.h"
-#include "tendermint/abci/types.pb.h"
 
 namespace abci {
 
@@ -37,7 +38,7 @@ enum class LogSeverity { kDebug, kInfo, kWarn, kError };
 // Called from gRPC threads, so it must be thread-safe.
 using LogSink = std::function<void(LogSeverity severity, const std::string& message)>;
 
-// Codes of ResponseQuery (codespace "ledger"); transaction codes come from
+// Codes of a Query answer (codespace "ledger"); transaction codes come from
 // ledger::ErrorCode and are documented in docs/cometbft.md.
 inline constexpr uint32_t kQueryUnknownPath = 100;
 inline constexpr uint32_t kQueryTransactionNotFound = 101;
@@ -47,21 +48,70 @@ inline constexpr uint32_t kQueryBadTransactionId = 102;
 inline constexpr std::string_view kCodespace = "ledger";
 
 // The engines' gRPC clients keep grpc-go's default 4 MiB receive limit for
-// every response. ResponsePrepareProposal carries the proposed txs, so a
+// every response. The PrepareProposal answer carries the proposed txs, so a
 // proposal holds at most kMaxProposalBytes of them, whatever max_tx_bytes
-// allows. The block's results (ResponseFinalizeBlock, or one
-// ResponseDeliverTx each) are bounded per tx (event ~200 bytes, log at most
+// allows. The block's results (one FinalizeBlock answer, or one DeliverTx
+// answer each) are bounded per tx (event ~200 bytes, log at most
 // kMaxLogBytes), so a proposal also holds at most kMaxTxsPerProposal txs,
-// which keeps ResponseFinalizeBlock under ~3 MiB.
+// which keeps the FinalizeBlock answer under ~3 MiB.
 inline constexpr int64_t kMaxProposalBytes = (4 << 20) - (16 << 10);
 inline constexpr size_t kMaxTxsPerProposal = 8192;
 inline constexpr size_t kMaxLogBytes = 256;
 
-// Fills code, log and codespace from `result`'s verdict, and for a valid
-// transaction a "ledger" event with its id, asset_id and operation, all
-// indexed (so that the engine's tx_search and /websocket find them).
-void FillTxResult(const ledger::TxResult& result, tendermint::abci::ExecTxResult* out);
-void FillTxResult(const ledger::TxResult& result, tendermint::abci::ResponseDeliverTx* out);
+// The event type of a valid transaction's event.
+inline constexpr std::string_view kLedgerEventType = "ledger";
+
+// What the engine reports about itself in Info.
+struct EngineIdentity {
+  std::string version;       // the engine's software version, e.g. "0.38.25"
+  std::string abci_version;  // e.g. "2.0.0"; empty when not reported (v0.34)
+  uint64_t block_version = 0;
+};
+
+// Info's answer: who ledgerd is and what it has committed.
+struct AppIdentity {
+  std::string data;  // "ledgerd"
+  std::string version;
+  uint64_t app_version = 0;
+  int64_t last_block_height = 0;  // 0 makes the engine call InitChain
+  std::string last_block_app_hash;
+};
+
+// A validator of the genesis, as InitChain carries it.
+struct GenesisValidator {
+  std::string key_type;  // "ed25519", "secp256k1", ...; "unknown" when not given
+  std::string key;       // the raw public key
+  int64_t power = 0;
+};
+
+// Code, log and codespace of an answer: all empty for success; otherwise a
+// non-zero code, a log of valid UTF-8 of at most kMaxLogBytes, and
+// codespace kCodespace.
+struct Verdict {
+  uint32_t code = 0;
+  std::string log;
+  std::string codespace;
+};
+
+// One block transaction's answer (ExecTxResult, or a DeliverTx answer).
+struct TxAnswer {
+  Verdict verdict;
+  // For a valid transaction the (key, value) attributes of its one event of
+  // type kLedgerEventType: id, asset_id and operation, each to be indexed so
+  // that the engine's tx_search and /websocket find it. Empty otherwise.
+  std::vector<std::pair<std::string, std::string>> event_attributes;
+};
+
+// Query's answer.
+struct QueryAnswer {
+  Verdict verdict;
+  std::string key;     // the transaction id found
+  std::string value;   // the transaction JSON as stored
+  int64_t height = 0;  // the last committed height
+};
+
+// The answer to the engine about one executed transaction.
+TxAnswer TxAnswerOf(const ledger::TxResult& result);
 
 class Responder {
  public:
@@ -69,39 +119,36 @@ class Responder {
   // receives the adapter's log lines and may be empty.
   Responder(ledger::Application* app, std::string version, LogSink log);
 
-  // Reports "ledgerd", the version, app version 1, and the last committed
-  // height and app hash (what decides the engine's replay). Logs the
-  // engine's version, ABCI version and `service` (the gRPC service called)
-  // the first time that engine version is seen, and then returns true.
-  bool Info(const tendermint::abci::RequestInfo& request, std::string_view service,
-            tendermint::abci::ResponseInfo* response);
+  // Sets `*answer` to "ledgerd", the version, app version 1, and the last
+  // committed height and app hash (what decides the engine's replay). Logs
+  // the engine's version, ABCI version and `service` (the gRPC service
+  // called) the first time that engine version is seen, and then returns
+  // true.
+  bool Info(const EngineIdentity& engine, std::string_view service, AppIdentity* answer);
 
   // Records chain id, initial height and validators (as JSON for the HTTP
-  // API). The response stays empty: no app hash, and no changes to the
-  // genesis validators or parameters. An I/O error is an INTERNAL status.
-  grpc::Status InitChain(const tendermint::abci::RequestInitChain& request);
+  // API). The engine's answer stays empty: no app hash, and no changes to
+  // the genesis validators or parameters. An I/O error is an INTERNAL
+  // status.
+  grpc::Status InitChain(const std::string& chain_id, int64_t initial_height,
+                         const std::vector<GenesisValidator>& validators);
 
   // Path "/tx" with data = a transaction id (64 hex characters, or its 32
   // raw bytes) answers code 0 and the transaction JSON as stored. An unknown
   // id, a malformed id or another path answer a non-zero code and a log.
-  void Query(const tendermint::abci::RequestQuery& request,
-             tendermint::abci::ResponseQuery* response) const;
+  QueryAnswer Query(const std::string& path, const std::string& data) const;
 
-  // Mempool admission: NEW runs every check, RECHECK only the stateful
-  // ones. Code 0 admits; otherwise the code of the ledger::ErrorCode, its
-  // name and message as the log, and codespace "ledger".
-  void CheckTx(const tendermint::abci::RequestCheckTx& request,
-               tendermint::abci::ResponseCheckTx* response);
+  // Mempool admission: a first check runs every check, a recheck only the
+  // stateful ones. Code 0 admits; otherwise the code of the
+  // ledger::ErrorCode, its name and message as the log, and codespace
+  // "ledger".
+  Verdict CheckTx(std::string_view tx, bool recheck);
 
-  // Proposes the candidate transactions in order, stopping before the
-  // first that would exceed max_tx_bytes, kMaxProposalBytes or
+  // How many of the candidate `txs`, taken in order, to propose: stops
+  // before the first that would exceed max_tx_bytes, kMaxProposalBytes or
   // kMaxTxsPerProposal.
-  void PrepareProposal(const tendermint::abci::RequestPrepareProposal& request,
-                       tendermint::abci::ResponsePrepareProposal* response) const;
-
-  // Always ACCEPT: invalid transactions are refused one by one when the
-  // block executes, never by refusing the block.
-  void ProcessProposal(tendermint::abci::ResponseProcessProposal* response) const;
+  size_t ProposalLength(int64_t max_tx_bytes,
+                        const google::protobuf::RepeatedPtrField<std::string>& txs) const;
 
   // Executes `txs` as block `height` against committed state (exactly one
   // result per tx, in order, and the resulting app hash) and stages it for
@@ -121,13 +168,6 @@ class Responder {
   // is an INTERNAL status, so that the engine stops rather than run ahead of
   // what is stored.
   grpc::Status Commit(std::string* app_hash);
-
-  // State sync is not supported: no snapshots, offers rejected, empty
-  // chunks, and applying a chunk aborts the restoration.
-  void ListSnapshots(tendermint::abci::ResponseListSnapshots* response) const;
-  void OfferSnapshot(tendermint::abci::ResponseOfferSnapshot* response) const;
-  void LoadSnapshotChunk(tendermint::abci::ResponseLoadSnapshotChunk* response) const;
-  void ApplySnapshotChunk(tendermint::abci::ResponseApplySnapshotChunk* response) const;
 
   // Sends `message` to the log sink, if there is one.
   void Log(LogSeverity severity, const std::string& message) const;

@@ -3,7 +3,8 @@
 // engine picks the service by the method path it calls
 // (`/tendermint.abci.ABCI/...` for CometBFT v0.38,
 // `/tendermint.abci.ABCIApplication/...` for Tendermint v0.34 and CometBFT
-// v0.37).
+// v0.37, `/cometbft.abci.v1.ABCIService/...` for CometBFT v1.0), so one
+// abci::EngineService per line (abci/engine_service.h) serves them all.
 //
 // Thread safety: call Shutdown from one thread; calls after the first do
 // nothing.

@@ -170,14 +170,16 @@ bool Node::StartAbciServer(const Config& config, std::string* error) {
       app_.get(), LEDGERD_VERSION, [](abci::LogSeverity severity, const std::string& line) {
         Log(LevelOf(severity), "abci", line);
       });
-  abci_service_ = std::make_unique<abci::AbciService>(abci_responder_.get());
-  legacy_abci_service_ = std::make_unique<abci::LegacyAbciService>(abci_responder_.get());
+  // The engine picks the service by the method path it calls.
+  std::vector<grpc::Service*> services;
+  for (const abci::EngineApi* api :
+       {&abci::CometBft038Api(), &abci::Tendermint034Api(), &abci::CometBft1Api()}) {
+    abci_services_.push_back(std::make_unique<abci::EngineService>(*api, abci_responder_.get()));
+    services.push_back(abci_services_.back().get());
+  }
   std::string server_error;
-  // The engine picks the service: CometBFT v0.38 calls tendermint.abci.ABCI,
-  // Tendermint v0.34 and CometBFT v0.37 tendermint.abci.ABCIApplication.
-  abci_server_ = abci::Server::Start(config.abci_addr,
-                                     {abci_service_.get(), legacy_abci_service_.get()},
-                                     abci::ServerOptions(), &server_error);
+  abci_server_ =
+      abci::Server::Start(config.abci_addr, services, abci::ServerOptions(), &server_error);
   if (!abci_server_) {
     *error = "ABCI server: " + server_error;
     return false;
@@ -185,7 +187,7 @@ bool Node::StartAbciServer(const Config& config, std::string* error) {
   Log(LogLevel::kInfo, "abci",
       "gRPC ABCI server listening on " + config.abci_addr + " (port " +
           std::to_string(abci_server_->port()) +
-          "); waiting for CometBFT v0.38 or Tendermint/CometBFT v0.34/v0.37");
+          "); waiting for CometBFT v1.0 or v0.38, or Tendermint/CometBFT v0.34/v0.37");
   return true;
 }
 
@@ -198,8 +200,7 @@ void Node::Shutdown(std::chrono::milliseconds grace) {
     abci_server_->Shutdown(grace);
     abci_server_.reset();
   }
-  legacy_abci_service_.reset();
-  abci_service_.reset();
+  abci_services_.clear();
   abci_responder_.reset();
   // Every connection and timer ends with the io_context; only then may what
   // their handlers use go away.

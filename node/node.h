@@ -32,8 +32,7 @@
 #include <thread>
 #include <vector>
 
-#include "abci/abci_service.h"
-#include "abci/legacy_abci_service.h"
+#include "abci/engine_service.h"
 #include "abci/responder.h"
 #include "abci/server.h"
 #include "api/http_api.h"
@@ -91,11 +90,11 @@ class Node {
   std::unique_ptr<BlockProducer> producer_;               // --dev only
   std::unique_ptr<api::TransactionSubmitter> submitter_;  // producer or CometBFT RPC
   std::unique_ptr<api::HttpApi> http_api_;
-  // With a consensus engine only: one Responder behind both ABCI services
-  // (CometBFT v0.38; Tendermint v0.34 and CometBFT v0.37).
+  // With a consensus engine only: one Responder behind the ABCI service of
+  // every engine line (CometBFT v0.38; Tendermint v0.34 and CometBFT v0.37;
+  // CometBFT v1.0).
   std::unique_ptr<abci::Responder> abci_responder_;
-  std::unique_ptr<abci::AbciService> abci_service_;
-  std::unique_ptr<abci::LegacyAbciService> legacy_abci_service_;
+  std::vector<std::unique_ptr<abci::EngineService>> abci_services_;
   std::unique_ptr<abci::Server> abci_server_;
 };
 

@@ -1,27 +1,29 @@
-// In-process tests of the ABCI adapter: each service method is called directly
-// with request protos, against an Application on a real LevelDB store in a
-// temporary directory.
-#include "abci/abci_service.h"
-
+// The CometBFT v0.38 service (tendermint.abci.ABCI): each method called
+// with the generated stub over a real gRPC channel, against an Application on
+// a real LevelDB store in a temporary directory.
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "abci/responder.h"
 #include "ledger/application.h"
 #include "ledger/block_store.h"
 #include "ledger/status.h"
+#include "tendermint/abci/types.grpc.pb.h"
+#include "tests/abci/served_ledger.h"
 #include "tests/abci/test_ledger.h"
 
 namespace {
 
 namespace pb = tendermint::abci;
+using ledger_test::Call;
 using ledger_test::SignedCreate;
 using ledger_test::SignedTransfer;
 using ledger_test::SignedTx;
 using ledger_test::TestKeys;
+using Stub = pb::ABCI::Stub;
 
 uint32_t CodeOf(ledger::ErrorCode code) { return static_cast<uint32_t>(code); }
 
@@ -34,33 +36,22 @@ bool RoundTrips(const google::protobuf::Message& message) {
 
 class AbciServiceTest : public ::testing::Test {
  protected:
-  AbciServiceTest() { Open(); }
+  AbciServiceTest() : ledger_(dir_.path()) { Connect(); }
 
-  // (Re)opens store, application and service on the same directory, as a
-  // restarted process would.
+  // Restarts the process on the same directory and reconnects.
   void Open() {
-    service_.reset();
-    responder_.reset();
-    app_.reset();
-    store_.reset();
-    std::string error;
-    store_ = ledger::BlockStore::Open(dir_.path(), &error);
-    ASSERT_NE(store_, nullptr) << error;
-    app_ = std::make_unique<ledger::Application>(store_.get());
-    responder_ = std::make_unique<abci::Responder>(
-        app_.get(), "9.9.9", [this](abci::LogSeverity severity, const std::string& line) {
-          std::lock_guard<std::mutex> lock(log_mutex_);
-          log_.push_back({severity, line});
-        });
-    service_ = std::make_unique<abci::AbciService>(responder_.get());
+    ledger_.Reopen();
+    Connect();
   }
+
+  void Connect() { stub_ = pb::ABCI::NewStub(ledger_.Channel()); }
 
   pb::ResponseInfo Info(const std::string& engine_version = "0.38.25") {
     pb::RequestInfo request;
     request.set_version(engine_version);
     request.set_abci_version("2.0.0");
     pb::ResponseInfo response;
-    EXPECT_TRUE(service_->Info(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*stub_, &Stub::Info, request, &response).ok());
     return response;
   }
 
@@ -69,7 +60,7 @@ class AbciServiceTest : public ::testing::Test {
     request.set_tx(tx);
     request.set_type(type);
     pb::ResponseCheckTx response;
-    EXPECT_TRUE(service_->CheckTx(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*stub_, &Stub::CheckTx, request, &response).ok());
     return response;
   }
 
@@ -78,14 +69,14 @@ class AbciServiceTest : public ::testing::Test {
     request.set_height(height);
     for (const std::string& tx : txs) request.add_txs(tx);
     pb::ResponseFinalizeBlock response;
-    EXPECT_TRUE(service_->FinalizeBlock(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*stub_, &Stub::FinalizeBlock, request, &response).ok());
     return response;
   }
 
   grpc::Status Commit() {
     pb::RequestCommit request;
     pb::ResponseCommit response;
-    grpc::Status status = service_->Commit(nullptr, &request, &response);
+    grpc::Status status = Call(*stub_, &Stub::Commit, request, &response);
     EXPECT_EQ(response.retain_height(), 0);
     return status;
   }
@@ -95,7 +86,7 @@ class AbciServiceTest : public ::testing::Test {
     request.set_path(path);
     request.set_data(data);
     pb::ResponseQuery response;
-    EXPECT_TRUE(service_->Query(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*stub_, &Stub::Query, request, &response).ok());
     return response;
   }
 
@@ -106,23 +97,14 @@ class AbciServiceTest : public ::testing::Test {
     return app_hash;
   }
 
-  size_t LogLinesAt(abci::LogSeverity severity) {
-    std::lock_guard<std::mutex> lock(log_mutex_);
-    size_t count = 0;
-    for (const auto& [line_severity, line] : log_) count += line_severity == severity;
-    return count;
-  }
+  size_t LogLinesAt(abci::LogSeverity severity) { return ledger_.LogLinesAt(severity).size(); }
 
   const ledger::KeyPair alice_ = TestKeys('a');
   const ledger::KeyPair bob_ = TestKeys('b');
   const ledger::KeyPair carol_ = TestKeys('c');
   ledger_test::TempDir dir_;
-  std::unique_ptr<ledger::BlockStore> store_;
-  std::unique_ptr<ledger::Application> app_;
-  std::unique_ptr<abci::Responder> responder_;
-  std::unique_ptr<abci::AbciService> service_;
-  std::mutex log_mutex_;
-  std::vector<std::pair<abci::LogSeverity, std::string>> log_;
+  ledger_test::ServedLedger ledger_;
+  std::unique_ptr<Stub> stub_;
 };
 
 // The codes are a wire contract documented in docs/cometbft.md: clients and
@@ -153,14 +135,14 @@ TEST_F(AbciServiceTest, EchoReturnsTheMessage) {
   pb::RequestEcho request;
   request.set_message("hello");
   pb::ResponseEcho response;
-  ASSERT_TRUE(service_->Echo(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::Echo, request, &response).ok());
   EXPECT_EQ(response.message(), "hello");
 }
 
 TEST_F(AbciServiceTest, FlushAnswers) {
   pb::RequestFlush request;
   pb::ResponseFlush response;
-  EXPECT_TRUE(service_->Flush(nullptr, &request, &response).ok());
+  EXPECT_TRUE(Call(*stub_, &Stub::Flush, request, &response).ok());
 }
 
 TEST_F(AbciServiceTest, InfoOnEmptyStoreReportsHeightZero) {
@@ -185,7 +167,7 @@ TEST_F(AbciServiceTest, InfoWarnsAboutAnOlderAbciVersion) {
   request.set_version("0.37.4");
   request.set_abci_version("1.0.0");
   pb::ResponseInfo response;
-  ASSERT_TRUE(service_->Info(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::Info, request, &response).ok());
   EXPECT_EQ(LogLinesAt(abci::LogSeverity::kWarn), 1u);
 }
 
@@ -197,12 +179,12 @@ TEST_F(AbciServiceTest, InitChainStoresChainIdAndValidatorsAsJson) {
   validator->mutable_pub_key()->set_ed25519(std::string(32, '\x01'));
   validator->set_power(10);
   pb::ResponseInitChain response;
-  ASSERT_TRUE(service_->InitChain(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::InitChain, request, &response).ok());
 
   EXPECT_EQ(response.app_hash(), "");
   EXPECT_EQ(response.validators_size(), 0);
   EXPECT_FALSE(response.has_consensus_params());
-  const ledger::ChainState chain = store_->LoadChainState();
+  const ledger::ChainState chain = ledger_.store().LoadChainState();
   EXPECT_EQ(chain.chain_id, "test-chain");
   EXPECT_EQ(chain.initial_height, 1);
   EXPECT_EQ(chain.validators_json, R"([{"power":10,"pub_key":{"type":"ed25519",)"
@@ -265,7 +247,7 @@ TEST_F(AbciServiceTest, PrepareProposalReturnsEveryTxThatFitsInOrder) {
   request.set_max_tx_bytes(1 << 20);
   for (const char* tx : {"c", "a", "b"}) request.add_txs(tx);
   pb::ResponsePrepareProposal response;
-  ASSERT_TRUE(service_->PrepareProposal(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::PrepareProposal, request, &response).ok());
   ASSERT_EQ(response.txs_size(), 3);
   EXPECT_EQ(response.txs(0), "c");
   EXPECT_EQ(response.txs(1), "a");
@@ -278,7 +260,7 @@ TEST_F(AbciServiceTest, PrepareProposalStopsAtMaxTxBytes) {
   request.set_max_tx_bytes(2 * 102 + 50);
   for (char c : std::string("xyz")) request.add_txs(std::string(100, c));
   pb::ResponsePrepareProposal response;
-  ASSERT_TRUE(service_->PrepareProposal(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::PrepareProposal, request, &response).ok());
   ASSERT_EQ(response.txs_size(), 2);
   EXPECT_EQ(response.txs(0), std::string(100, 'x'));
   EXPECT_EQ(response.txs(1), std::string(100, 'y'));
@@ -290,7 +272,7 @@ TEST_F(AbciServiceTest, PrepareProposalStaysWithinTheEnginesFourMebibyteReceiveL
   const std::string tx(1 << 20, 't');
   for (int i = 0; i < 10; ++i) request.add_txs(tx);
   pb::ResponsePrepareProposal response;
-  ASSERT_TRUE(service_->PrepareProposal(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::PrepareProposal, request, &response).ok());
   EXPECT_EQ(response.txs_size(), 3);
   EXPECT_LE(response.ByteSizeLong(), size_t{4} << 20);
 }
@@ -301,7 +283,7 @@ TEST_F(AbciServiceTest, PrepareProposalCapsTheNumberOfTxs) {
   const std::string tx = "t";
   for (size_t i = 0; i < abci::kMaxTxsPerProposal + 10; ++i) request.add_txs(tx);
   pb::ResponsePrepareProposal response;
-  ASSERT_TRUE(service_->PrepareProposal(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::PrepareProposal, request, &response).ok());
   EXPECT_EQ(static_cast<size_t>(response.txs_size()), abci::kMaxTxsPerProposal);
 }
 
@@ -309,7 +291,7 @@ TEST_F(AbciServiceTest, ProcessProposalAccepts) {
   pb::RequestProcessProposal request;
   request.add_txs("garbage is refused later, one tx at a time");
   pb::ResponseProcessProposal response;
-  ASSERT_TRUE(service_->ProcessProposal(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::ProcessProposal, request, &response).ok());
   EXPECT_EQ(response.status(), pb::ResponseProcessProposal::ACCEPT);
 }
 
@@ -387,7 +369,7 @@ TEST_F(AbciServiceTest, AnswersLeaveTheFieldsV038RetiredEmpty) {
   FinalizeBlock(1, {SignedCreate(alice_, 1, "retired").json});
   pb::RequestCommit request;
   pb::ResponseCommit response;
-  ASSERT_TRUE(service_->Commit(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::Commit, request, &response).ok());
   EXPECT_EQ(response.SerializeAsString(), "");
 }
 
@@ -450,34 +432,34 @@ TEST_F(AbciServiceTest, QueryOfAnUnknownPathAnswersACode) {
 TEST_F(AbciServiceTest, VoteExtensionsAreEmptyAndAccepted) {
   pb::RequestExtendVote extend_request;
   pb::ResponseExtendVote extend_response;
-  ASSERT_TRUE(service_->ExtendVote(nullptr, &extend_request, &extend_response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::ExtendVote, extend_request, &extend_response).ok());
   EXPECT_EQ(extend_response.vote_extension(), "");
 
   pb::RequestVerifyVoteExtension verify_request;
   pb::ResponseVerifyVoteExtension verify_response;
-  ASSERT_TRUE(service_->VerifyVoteExtension(nullptr, &verify_request, &verify_response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::VerifyVoteExtension, verify_request, &verify_response).ok());
   EXPECT_EQ(verify_response.status(), pb::ResponseVerifyVoteExtension::ACCEPT);
 }
 
 TEST_F(AbciServiceTest, SnapshotCallsAnswerThatThereAreNone) {
   pb::RequestListSnapshots list_request;
   pb::ResponseListSnapshots list_response;
-  ASSERT_TRUE(service_->ListSnapshots(nullptr, &list_request, &list_response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::ListSnapshots, list_request, &list_response).ok());
   EXPECT_EQ(list_response.snapshots_size(), 0);
 
   pb::RequestOfferSnapshot offer_request;
   pb::ResponseOfferSnapshot offer_response;
-  ASSERT_TRUE(service_->OfferSnapshot(nullptr, &offer_request, &offer_response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::OfferSnapshot, offer_request, &offer_response).ok());
   EXPECT_EQ(offer_response.result(), pb::ResponseOfferSnapshot::REJECT);
 
   pb::RequestLoadSnapshotChunk load_request;
   pb::ResponseLoadSnapshotChunk load_response;
-  ASSERT_TRUE(service_->LoadSnapshotChunk(nullptr, &load_request, &load_response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::LoadSnapshotChunk, load_request, &load_response).ok());
   EXPECT_EQ(load_response.chunk(), "");
 
   pb::RequestApplySnapshotChunk apply_request;
   pb::ResponseApplySnapshotChunk apply_response;
-  ASSERT_TRUE(service_->ApplySnapshotChunk(nullptr, &apply_request, &apply_response).ok());
+  ASSERT_TRUE(Call(*stub_, &Stub::ApplySnapshotChunk, apply_request, &apply_response).ok());
   EXPECT_EQ(apply_response.result(), pb::ResponseApplySnapshotChunk::ABORT);
 }
 

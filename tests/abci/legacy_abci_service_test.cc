@@ -1,75 +1,56 @@
-// In-process tests of the Tendermint v0.34 / CometBFT v0.37 adapter: each
-// service method is called directly with request protos, against an
-// Application on a real LevelDB store in a temporary directory. Blocks are
-// also run through the v0.38 adapter on a second store, and the two must
-// agree byte for byte.
-#include "abci/legacy_abci_service.h"
-
+// The Tendermint v0.34 / CometBFT v0.37 service
+// (tendermint.abci.ABCIApplication): each method called with the generated
+// stub over a real gRPC channel, against an Application on a real LevelDB
+// store in a temporary directory. Blocks are also run through the v0.38
+// service on a second store, and the two must agree byte for byte.
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "abci/abci_service.h"
 #include "abci/responder.h"
 #include "ledger/application.h"
 #include "ledger/block_store.h"
 #include "ledger/status.h"
+#include "tendermint/abci/types.grpc.pb.h"
+#include "tests/abci/served_ledger.h"
 #include "tests/abci/test_ledger.h"
 
 namespace {
 
 namespace pb = tendermint::abci;
+using ledger_test::Call;
 using ledger_test::SignedCreate;
 using ledger_test::SignedTransfer;
 using ledger_test::SignedTx;
 using ledger_test::TestKeys;
+using LegacyStub = pb::ABCIApplication::Stub;
+using V038Stub = pb::ABCI::Stub;
 
 uint32_t CodeOf(ledger::ErrorCode code) { return static_cast<uint32_t>(code); }
 
-// A ledger on its own store, with a Responder and both services over it.
+// A served ledger on its own store, with a stub for each tendermint.abci
+// service.
 struct Node {
-  explicit Node(const std::string& dir) { Open(dir); }
+  explicit Node(const std::string& dir) : ledger(dir) { Connect(); }
 
-  // (Re)opens everything on `dir`, as a restarted process would.
-  void Open(const std::string& dir) {
-    legacy.reset();
-    current.reset();
-    responder.reset();
-    app.reset();
-    store.reset();
-    std::string error;
-    store = ledger::BlockStore::Open(dir, &error);
-    ASSERT_NE(store, nullptr) << error;
-    app = std::make_unique<ledger::Application>(store.get());
-    responder = std::make_unique<abci::Responder>(
-        app.get(), "9.9.9", [this](abci::LogSeverity severity, const std::string& line) {
-          std::lock_guard<std::mutex> lock(log_mutex);
-          log.push_back({severity, line});
-        });
-    current = std::make_unique<abci::AbciService>(responder.get());
-    legacy = std::make_unique<abci::LegacyAbciService>(responder.get());
+  // Restarts the process on the same directory and reconnects.
+  void Reopen() {
+    ledger.Reopen();
+    Connect();
   }
 
-  std::vector<std::string> LogLinesAt(abci::LogSeverity severity) {
-    std::lock_guard<std::mutex> lock(log_mutex);
-    std::vector<std::string> lines;
-    for (const auto& [line_severity, line] : log) {
-      if (line_severity == severity) lines.push_back(line);
-    }
-    return lines;
+  void Connect() {
+    const std::shared_ptr<grpc::Channel> channel = ledger.Channel();
+    current = pb::ABCI::NewStub(channel);
+    legacy = pb::ABCIApplication::NewStub(channel);
   }
 
-  std::unique_ptr<ledger::BlockStore> store;
-  std::unique_ptr<ledger::Application> app;
-  std::unique_ptr<abci::Responder> responder;
-  std::unique_ptr<abci::AbciService> current;
-  std::unique_ptr<abci::LegacyAbciService> legacy;
-  std::mutex log_mutex;
-  std::vector<std::pair<abci::LogSeverity, std::string>> log;
+  ledger_test::ServedLedger ledger;
+  std::unique_ptr<V038Stub> current;
+  std::unique_ptr<LegacyStub> legacy;
 };
 
 // What a block returned through the v0.34/v0.37 calls.
@@ -89,7 +70,7 @@ class LegacyAbciServiceTest : public ::testing::Test {
     request.set_p2p_version(8);
     request.set_abci_version(abci_version);
     pb::ResponseInfo response;
-    EXPECT_TRUE(node_.legacy->Info(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*node_.legacy, &LegacyStub::Info, request, &response).ok());
     return response;
   }
 
@@ -99,7 +80,7 @@ class LegacyAbciServiceTest : public ::testing::Test {
     request.mutable_header()->set_chain_id("test-chain");
     request.mutable_header()->set_height(height);
     pb::ResponseBeginBlock response;
-    grpc::Status status = node_.legacy->BeginBlock(nullptr, &request, &response);
+    grpc::Status status = Call(*node_.legacy, &LegacyStub::BeginBlock, request, &response);
     EXPECT_EQ(response.events_size(), 0);
     return status;
   }
@@ -108,7 +89,7 @@ class LegacyAbciServiceTest : public ::testing::Test {
     pb::RequestDeliverTx request;
     request.set_tx(tx);
     pb::ResponseDeliverTx response;
-    EXPECT_TRUE(node_.legacy->DeliverTx(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*node_.legacy, &LegacyStub::DeliverTx, request, &response).ok());
     return response;
   }
 
@@ -116,7 +97,7 @@ class LegacyAbciServiceTest : public ::testing::Test {
     pb::RequestEndBlock request;
     request.set_height(height);
     pb::ResponseEndBlock response;
-    EXPECT_TRUE(node_.legacy->EndBlock(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*node_.legacy, &LegacyStub::EndBlock, request, &response).ok());
     EXPECT_EQ(response.validator_updates_size(), 0);
     EXPECT_FALSE(response.has_consensus_param_updates());
     EXPECT_EQ(response.events_size(), 0);
@@ -124,7 +105,7 @@ class LegacyAbciServiceTest : public ::testing::Test {
 
   grpc::Status Commit(pb::ResponseCommit* response) {
     pb::RequestCommit request;
-    return node_.legacy->Commit(nullptr, &request, response);
+    return Call(*node_.legacy, &LegacyStub::Commit, request, response);
   }
 
   // BeginBlock, DeliverTx for each tx, EndBlock and Commit.
@@ -145,7 +126,7 @@ class LegacyAbciServiceTest : public ::testing::Test {
     request.set_tx(tx);
     request.set_type(type);
     pb::ResponseCheckTx response;
-    EXPECT_TRUE(node_.legacy->CheckTx(nullptr, &request, &response).ok());
+    EXPECT_TRUE(Call(*node_.legacy, &LegacyStub::CheckTx, request, &response).ok());
     return response;
   }
 
@@ -160,12 +141,12 @@ TEST_F(LegacyAbciServiceTest, EchoAndFlushAnswer) {
   pb::RequestEcho echo_request;
   echo_request.set_message("hello");
   pb::ResponseEcho echo_response;
-  ASSERT_TRUE(node_.legacy->Echo(nullptr, &echo_request, &echo_response).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::Echo, echo_request, &echo_response).ok());
   EXPECT_EQ(echo_response.message(), "hello");
 
   pb::RequestFlush flush_request;
   pb::ResponseFlush flush_response;
-  EXPECT_TRUE(node_.legacy->Flush(nullptr, &flush_request, &flush_response).ok());
+  EXPECT_TRUE(Call(*node_.legacy, &LegacyStub::Flush, flush_request, &flush_response).ok());
 }
 
 TEST_F(LegacyAbciServiceTest, InfoLogsTheEngineVersionAndTheServiceOnce) {
@@ -176,15 +157,15 @@ TEST_F(LegacyAbciServiceTest, InfoLogsTheEngineVersionAndTheServiceOnce) {
   EXPECT_EQ(info.last_block_height(), 0);
   Info("0.34.24", "");
 
-  const std::vector<std::string> lines = node_.LogLinesAt(abci::LogSeverity::kInfo);
+  const std::vector<std::string> lines = node_.ledger.LogLinesAt(abci::LogSeverity::kInfo);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("consensus engine connected: version 0.34.24"), std::string::npos);
   EXPECT_NE(lines[0].find("via tendermint.abci.ABCIApplication"), std::string::npos);
-  EXPECT_TRUE(node_.LogLinesAt(abci::LogSeverity::kWarn).empty());
+  EXPECT_TRUE(node_.ledger.LogLinesAt(abci::LogSeverity::kWarn).empty());
 
   Info("0.37.15", "1.0.0");
-  EXPECT_EQ(node_.LogLinesAt(abci::LogSeverity::kInfo).size(), 2u);
-  EXPECT_TRUE(node_.LogLinesAt(abci::LogSeverity::kWarn).empty());
+  EXPECT_EQ(node_.ledger.LogLinesAt(abci::LogSeverity::kInfo).size(), 2u);
+  EXPECT_TRUE(node_.ledger.LogLinesAt(abci::LogSeverity::kWarn).empty());
 }
 
 TEST_F(LegacyAbciServiceTest, SetOptionIsAnsweredAndIgnored) {
@@ -192,7 +173,7 @@ TEST_F(LegacyAbciServiceTest, SetOptionIsAnsweredAndIgnored) {
   request.set_key("serial");
   request.set_value("on");
   pb::ResponseSetOption response;
-  ASSERT_TRUE(node_.legacy->SetOption(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::SetOption, request, &response).ok());
   EXPECT_EQ(response.code(), 0u);
   EXPECT_FALSE(response.log().empty());
 }
@@ -206,10 +187,10 @@ TEST_F(LegacyAbciServiceTest, InitChainStoresTheChain) {
   validator->mutable_pub_key()->set_ed25519(std::string(32, '\x01'));
   validator->set_power(10);
   pb::ResponseInitChain response;
-  ASSERT_TRUE(node_.legacy->InitChain(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::InitChain, request, &response).ok());
 
   EXPECT_EQ(response.ByteSizeLong(), 0u);
-  EXPECT_EQ(node_.store->LoadChainState().chain_id, "legacy-chain");
+  EXPECT_EQ(node_.ledger.store().LoadChainState().chain_id, "legacy-chain");
 }
 
 TEST_F(LegacyAbciServiceTest, DeliverTxValidatesInBlockOrder) {
@@ -260,10 +241,10 @@ TEST_F(LegacyAbciServiceTest, BlocksMatchTheV038AdapterByteForByte) {
     finalize.set_height(height);
     for (const std::string& tx : blocks[i]) finalize.add_txs(tx);
     pb::ResponseFinalizeBlock finalized;
-    ASSERT_TRUE(other.current->FinalizeBlock(nullptr, &finalize, &finalized).ok());
+    ASSERT_TRUE(Call(*other.current, &V038Stub::FinalizeBlock, finalize, &finalized).ok());
     pb::RequestCommit commit_request;
     pb::ResponseCommit commit_response;
-    ASSERT_TRUE(other.current->Commit(nullptr, &commit_request, &commit_response).ok());
+    ASSERT_TRUE(Call(*other.current, &V038Stub::Commit, commit_request, &commit_response).ok());
 
     // ResponseDeliverTx and ExecTxResult have the same field numbers, so
     // equal answers serialize to the same bytes.
@@ -275,8 +256,9 @@ TEST_F(LegacyAbciServiceTest, BlocksMatchTheV038AdapterByteForByte) {
     }
     EXPECT_EQ(delivered.app_hash, finalized.app_hash()) << "height " << height;
   }
-  EXPECT_EQ(node_.app->Info().last_app_hash, other.app->Info().last_app_hash);
-  EXPECT_EQ(node_.store->GetTransaction(bob_on.id), other.store->GetTransaction(bob_on.id));
+  EXPECT_EQ(node_.ledger.app().Info().last_app_hash, other.ledger.app().Info().last_app_hash);
+  EXPECT_EQ(node_.ledger.store().GetTransaction(bob_on.id),
+            other.ledger.store().GetTransaction(bob_on.id));
 }
 
 TEST_F(LegacyAbciServiceTest, CommitAnswersTheAppHashThatInfoThenReports) {
@@ -298,9 +280,9 @@ TEST_F(LegacyAbciServiceTest, DeliverTxWithoutBeginBlockIsRefused) {
   pb::RequestDeliverTx request;
   request.set_tx(SignedCreate(alice_, 1, "orphan").json);
   pb::ResponseDeliverTx response;
-  EXPECT_EQ(node_.legacy->DeliverTx(nullptr, &request, &response).error_code(),
+  EXPECT_EQ(Call(*node_.legacy, &LegacyStub::DeliverTx, request, &response).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(node_.LogLinesAt(abci::LogSeverity::kError).size(), 1u);
+  EXPECT_EQ(node_.ledger.LogLinesAt(abci::LogSeverity::kError).size(), 1u);
 }
 
 TEST_F(LegacyAbciServiceTest, CommitWithoutABlockIsAnInternalError) {
@@ -318,8 +300,8 @@ TEST_F(LegacyAbciServiceTest, BeginBlockAgainReplacesTheUncommittedBlock) {
   // The engine restarted and sends height 1 again, with other transactions.
   const DeliveredBlock block = DeliverBlock(1, {kept.json});
   EXPECT_EQ(block.results[0].code(), 0u);
-  EXPECT_TRUE(node_.store->GetTransaction(kept.id).has_value());
-  EXPECT_FALSE(node_.store->GetTransaction(dropped.id).has_value());
+  EXPECT_TRUE(node_.ledger.store().GetTransaction(kept.id).has_value());
+  EXPECT_FALSE(node_.ledger.store().GetTransaction(dropped.id).has_value());
 }
 
 TEST_F(LegacyAbciServiceTest, ReplayAfterCrashBeforeCommitYieldsTheSameAppHash) {
@@ -329,14 +311,14 @@ TEST_F(LegacyAbciServiceTest, ReplayAfterCrashBeforeCommitYieldsTheSameAppHash) 
   ASSERT_TRUE(BeginBlock(2).ok());
   EXPECT_EQ(DeliverTx(transfer.json).code(), 0u);
   EndBlock(2);
-  node_.Open(dir_.path());  // the process died before Commit
+  node_.Reopen();  // the process died before Commit
 
   const pb::ResponseInfo info = Info("0.34.24", "");
   EXPECT_EQ(info.last_block_height(), 1);
   EXPECT_EQ(info.last_block_app_hash(), first);
   const DeliveredBlock replayed = DeliverBlock(2, {transfer.json});
   EXPECT_EQ(replayed.results[0].code(), 0u);
-  node_.Open(dir_.path());
+  node_.Reopen();
   EXPECT_EQ(Info("0.34.24", "").last_block_height(), 2);
   EXPECT_EQ(Info("0.34.24", "").last_block_app_hash(), replayed.app_hash);
 }
@@ -367,14 +349,14 @@ TEST_F(LegacyAbciServiceTest, QueryFindsTransactionsDeliveredThroughTheLegacyCal
   request.set_path("/tx");
   request.set_data(create.id);
   pb::ResponseQuery response;
-  ASSERT_TRUE(node_.legacy->Query(nullptr, &request, &response).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::Query, request, &response).ok());
   EXPECT_EQ(response.code(), 0u) << response.log();
   EXPECT_EQ(response.value(), create.json);
   EXPECT_EQ(response.height(), 1);
 
   request.set_path("/store");
   pb::ResponseQuery unknown;
-  ASSERT_TRUE(node_.legacy->Query(nullptr, &request, &unknown).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::Query, request, &unknown).ok());
   EXPECT_EQ(unknown.code(), abci::kQueryUnknownPath);
 }
 
@@ -383,36 +365,38 @@ TEST_F(LegacyAbciServiceTest, ProposalCallsOfV037AnswerAsTheV038Adapter) {
   prepare.set_max_tx_bytes(2 * 102 + 50);  // two 100-byte txs fit, with their prefixes
   for (char c : std::string("xyz")) prepare.add_txs(std::string(100, c));
   pb::ResponsePrepareProposal prepared;
-  ASSERT_TRUE(node_.legacy->PrepareProposal(nullptr, &prepare, &prepared).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::PrepareProposal, prepare, &prepared).ok());
   ASSERT_EQ(prepared.txs_size(), 2);
   EXPECT_EQ(prepared.txs(1), std::string(100, 'y'));
 
   pb::RequestProcessProposal process;
   process.add_txs("garbage is refused later, one tx at a time");
   pb::ResponseProcessProposal processed;
-  ASSERT_TRUE(node_.legacy->ProcessProposal(nullptr, &process, &processed).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::ProcessProposal, process, &processed).ok());
   EXPECT_EQ(processed.status(), pb::ResponseProcessProposal::ACCEPT);
 }
 
 TEST_F(LegacyAbciServiceTest, SnapshotCallsAnswerThatThereAreNone) {
   pb::RequestListSnapshots list_request;
   pb::ResponseListSnapshots list_response;
-  ASSERT_TRUE(node_.legacy->ListSnapshots(nullptr, &list_request, &list_response).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::ListSnapshots, list_request, &list_response).ok());
   EXPECT_EQ(list_response.snapshots_size(), 0);
 
   pb::RequestOfferSnapshot offer_request;
   pb::ResponseOfferSnapshot offer_response;
-  ASSERT_TRUE(node_.legacy->OfferSnapshot(nullptr, &offer_request, &offer_response).ok());
+  ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::OfferSnapshot, offer_request, &offer_response).ok());
   EXPECT_EQ(offer_response.result(), pb::ResponseOfferSnapshot::REJECT);
 
   pb::RequestLoadSnapshotChunk load_request;
   pb::ResponseLoadSnapshotChunk load_response;
-  ASSERT_TRUE(node_.legacy->LoadSnapshotChunk(nullptr, &load_request, &load_response).ok());
+  ASSERT_TRUE(
+      Call(*node_.legacy, &LegacyStub::LoadSnapshotChunk, load_request, &load_response).ok());
   EXPECT_EQ(load_response.chunk(), "");
 
   pb::RequestApplySnapshotChunk apply_request;
   pb::ResponseApplySnapshotChunk apply_response;
-  ASSERT_TRUE(node_.legacy->ApplySnapshotChunk(nullptr, &apply_request, &apply_response).ok());
+  ASSERT_TRUE(
+      Call(*node_.legacy, &LegacyStub::ApplySnapshotChunk, apply_request, &apply_response).ok());
   EXPECT_EQ(apply_response.result(), pb::ResponseApplySnapshotChunk::ABORT);
 }
 

@@ -9,11 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "abci/abci_service.h"
-#include "abci/legacy_abci_service.h"
+#include "abci/engine_service.h"
+#include "cometbft/abci/v1/types.grpc.pb.h"
 #include "ledger/application.h"
 #include "ledger/block_store.h"
 #include "ledger/status.h"
+#include "tendermint/abci/types.grpc.pb.h"
 #include "tests/abci/test_ledger.h"
 
 namespace {
@@ -28,7 +29,7 @@ class ServerTest : public ::testing::Test {
     EXPECT_NE(store_, nullptr) << error;
     app_ = std::make_unique<ledger::Application>(store_.get());
     responder_ = std::make_unique<abci::Responder>(app_.get(), "test", nullptr);
-    service_ = std::make_unique<abci::AbciService>(responder_.get());
+    service_ = std::make_unique<abci::EngineService>(abci::CometBft038Api(), responder_.get());
   }
 
   std::unique_ptr<abci::Server> StartServer(const std::string& address, std::string* error) {
@@ -44,7 +45,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<ledger::BlockStore> store_;
   std::unique_ptr<ledger::Application> app_;
   std::unique_ptr<abci::Responder> responder_;
-  std::unique_ptr<abci::AbciService> service_;
+  std::unique_ptr<abci::EngineService> service_;
 };
 
 TEST_F(ServerTest, ServesEchoOnThePortItPicked) {
@@ -61,11 +62,12 @@ TEST_F(ServerTest, ServesEchoOnThePortItPicked) {
   EXPECT_EQ(response.message(), "ping");
 }
 
-TEST_F(ServerTest, ServesTheV038AndTheV034V037ServicesOnOnePort) {
-  abci::LegacyAbciService legacy(responder_.get());
+TEST_F(ServerTest, ServesEveryEngineLinesServiceOnOnePort) {
+  abci::EngineService legacy(abci::Tendermint034Api(), responder_.get());
+  abci::EngineService v1(abci::CometBft1Api(), responder_.get());
   std::string error;
-  std::unique_ptr<abci::Server> server =
-      abci::Server::Start("127.0.0.1:0", {service_.get(), &legacy}, abci::ServerOptions(), &error);
+  std::unique_ptr<abci::Server> server = abci::Server::Start(
+      "127.0.0.1:0", {service_.get(), &legacy, &v1}, abci::ServerOptions(), &error);
   ASSERT_NE(server, nullptr) << error;
   std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(server->port()), grpc::InsecureChannelCredentials());
@@ -82,6 +84,14 @@ TEST_F(ServerTest, ServesTheV038AndTheV034V037ServicesOnOnePort) {
   pb::ResponseBeginBlock begun;
   ASSERT_TRUE(
       pb::ABCIApplication::NewStub(channel)->BeginBlock(&legacy_context, begin, &begun).ok());
+
+  grpc::ClientContext v1_context;
+  cometbft::abci::v1::InfoRequest v1_request;
+  cometbft::abci::v1::InfoResponse v1_response;
+  ASSERT_TRUE(cometbft::abci::v1::ABCIService::NewStub(channel)
+                  ->Info(&v1_context, v1_request, &v1_response)
+                  .ok());
+  EXPECT_EQ(v1_response.data(), "ledgerd");
 }
 
 TEST_F(ServerTest, AcceptsRequestsAboveGrpcsDefaultFourMebibytes) {

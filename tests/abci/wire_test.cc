@@ -1,11 +1,14 @@
-// The ABCI wire definitions serve three engine lines from one package: these
-// tests pin the field numbers and method paths that Tendermint v0.34 and
-// CometBFT v0.37 rely on (proto/README.md lists where each was checked), and
-// that the v0.38 answers still carry nothing in the fields v0.38 retired.
+// The ABCI wire definitions serve three engine lines from one package
+// (tendermint.abci) and CometBFT v1.0 from its own (cometbft.abci.v1): these
+// tests pin the field numbers, enum values and method paths that the lines
+// rely on (proto/README.md lists where each was checked), and that the v0.38
+// answers still carry nothing in the fields v0.38 retired.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
+#include "cometbft/abci/v1/types.grpc.pb.h"
 #include "tendermint/abci/types.grpc.pb.h"
 #include "tendermint/types/types.pb.h"
 
@@ -127,6 +130,117 @@ TEST(WireTest, CommitAppHashIsFieldTwoOnTheWire) {
   ASSERT_EQ(bytes.size(), 34u);
   EXPECT_EQ(bytes[0], '\x12');  // field 2, length-delimited
   EXPECT_EQ(bytes[1], '\x20');  // 32 bytes
+}
+
+// Checks each of `fields` against the generated descriptors.
+void ExpectNumbers(const std::vector<Field>& fields) {
+  for (const Field& field : fields) {
+    const Descriptor* message =
+        DescriptorPool::generated_pool()->FindMessageTypeByName(field.message);
+    ASSERT_NE(message, nullptr) << field.message;
+    const FieldDescriptor* found = message->FindFieldByName(field.name);
+    ASSERT_NE(found, nullptr) << field.message << "." << field.name;
+    EXPECT_EQ(found->number(), field.number) << field.message << "." << field.name;
+    EXPECT_EQ(found->type(), field.type) << field.message << "." << field.name;
+  }
+}
+
+TEST(WireTest, CometBft1FieldsHaveTheirUpstreamNumbers) {
+  const std::vector<Field> fields = {
+      {"cometbft.abci.v1.EchoRequest", "message", 1, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.InfoRequest", "version", 1, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.InfoRequest", "block_version", 2, FieldDescriptor::TYPE_UINT64},
+      {"cometbft.abci.v1.InfoRequest", "abci_version", 4, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.InfoResponse", "data", 1, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.InfoResponse", "app_version", 3, FieldDescriptor::TYPE_UINT64},
+      {"cometbft.abci.v1.InfoResponse", "last_block_height", 4, FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.InfoResponse", "last_block_app_hash", 5, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.InitChainRequest", "chain_id", 2, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.InitChainRequest", "validators", 4, FieldDescriptor::TYPE_MESSAGE},
+      {"cometbft.abci.v1.InitChainRequest", "initial_height", 6, FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.ValidatorUpdate", "power", 2, FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.ValidatorUpdate", "pub_key_bytes", 3, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.ValidatorUpdate", "pub_key_type", 4, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.QueryRequest", "data", 1, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.QueryRequest", "path", 2, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.QueryResponse", "code", 1, FieldDescriptor::TYPE_UINT32},
+      {"cometbft.abci.v1.QueryResponse", "log", 3, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.QueryResponse", "key", 6, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.QueryResponse", "value", 7, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.QueryResponse", "height", 9, FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.QueryResponse", "codespace", 10, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.CheckTxRequest", "tx", 1, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.CheckTxRequest", "type", 3, FieldDescriptor::TYPE_ENUM},
+      {"cometbft.abci.v1.CheckTxResponse", "code", 1, FieldDescriptor::TYPE_UINT32},
+      {"cometbft.abci.v1.CheckTxResponse", "log", 3, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.CheckTxResponse", "codespace", 8, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.CommitResponse", "retain_height", 3, FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.PrepareProposalRequest", "max_tx_bytes", 1, FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.PrepareProposalRequest", "txs", 2, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.PrepareProposalResponse", "txs", 1, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.ProcessProposalRequest", "txs", 1, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.ProcessProposalResponse", "status", 1, FieldDescriptor::TYPE_ENUM},
+      {"cometbft.abci.v1.ExtendVoteResponse", "vote_extension", 1, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.VerifyVoteExtensionResponse", "status", 1, FieldDescriptor::TYPE_ENUM},
+      {"cometbft.abci.v1.FinalizeBlockRequest", "txs", 1, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.FinalizeBlockRequest", "height", 5, FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.FinalizeBlockRequest", "syncing_to_height", 9,
+       FieldDescriptor::TYPE_INT64},
+      {"cometbft.abci.v1.FinalizeBlockResponse", "events", 1, FieldDescriptor::TYPE_MESSAGE},
+      {"cometbft.abci.v1.FinalizeBlockResponse", "tx_results", 2, FieldDescriptor::TYPE_MESSAGE},
+      {"cometbft.abci.v1.FinalizeBlockResponse", "app_hash", 5, FieldDescriptor::TYPE_BYTES},
+      {"cometbft.abci.v1.ExecTxResult", "code", 1, FieldDescriptor::TYPE_UINT32},
+      {"cometbft.abci.v1.ExecTxResult", "log", 3, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.ExecTxResult", "events", 7, FieldDescriptor::TYPE_MESSAGE},
+      {"cometbft.abci.v1.ExecTxResult", "codespace", 8, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.Event", "type", 1, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.Event", "attributes", 2, FieldDescriptor::TYPE_MESSAGE},
+      {"cometbft.abci.v1.EventAttribute", "key", 1, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.EventAttribute", "value", 2, FieldDescriptor::TYPE_STRING},
+      {"cometbft.abci.v1.EventAttribute", "index", 3, FieldDescriptor::TYPE_BOOL},
+      {"cometbft.abci.v1.OfferSnapshotResponse", "result", 1, FieldDescriptor::TYPE_ENUM},
+      {"cometbft.abci.v1.ApplySnapshotChunkResponse", "result", 1, FieldDescriptor::TYPE_ENUM},
+  };
+  cometbft::abci::v1::FinalizeBlockResponse::descriptor();
+  ExpectNumbers(fields);
+}
+
+TEST(WireTest, CometBft1EnumsHaveTheirUpstreamValues) {
+  namespace v1 = cometbft::abci::v1;
+  EXPECT_EQ(v1::CHECK_TX_TYPE_UNKNOWN, 0);
+  EXPECT_EQ(v1::CHECK_TX_TYPE_RECHECK, 1);
+  EXPECT_EQ(v1::CHECK_TX_TYPE_CHECK, 2);
+  EXPECT_EQ(v1::PROCESS_PROPOSAL_STATUS_ACCEPT, 1);
+  EXPECT_EQ(v1::PROCESS_PROPOSAL_STATUS_REJECT, 2);
+  EXPECT_EQ(v1::VERIFY_VOTE_EXTENSION_STATUS_ACCEPT, 1);
+  EXPECT_EQ(v1::OFFER_SNAPSHOT_RESULT_REJECT, 3);
+  EXPECT_EQ(v1::APPLY_SNAPSHOT_CHUNK_RESULT_ABORT, 2);
+}
+
+// v1 moved the CheckTx type from field 2 to field 3: a v1 recheck is
+// field 3 = 1, which the v0.38 message would not read as a recheck.
+TEST(WireTest, CometBft1RecheckIsFieldThreeOnTheWire) {
+  cometbft::abci::v1::CheckTxRequest request;
+  request.set_type(cometbft::abci::v1::CHECK_TX_TYPE_RECHECK);
+  EXPECT_EQ(request.SerializeAsString(), std::string("\x18\x01", 2));
+  tendermint::abci::RequestCheckTx v038;
+  ASSERT_TRUE(v038.ParseFromString(request.SerializeAsString()));
+  EXPECT_EQ(v038.type(), tendermint::abci::NEW);
+}
+
+TEST(WireTest, CometBft1ServiceHasV1sMethods) {
+  EXPECT_STREQ(cometbft::abci::v1::ABCIService::service_full_name(),
+               "cometbft.abci.v1.ABCIService");
+  const google::protobuf::ServiceDescriptor* service =
+      DescriptorPool::generated_pool()->FindServiceByName("cometbft.abci.v1.ABCIService");
+  ASSERT_NE(service, nullptr);
+  for (const char* method :
+       {"Echo", "Flush", "Info", "CheckTx", "Query", "Commit", "InitChain", "ListSnapshots",
+        "OfferSnapshot", "LoadSnapshotChunk", "ApplySnapshotChunk", "PrepareProposal",
+        "ProcessProposal", "ExtendVote", "VerifyVoteExtension", "FinalizeBlock"}) {
+    EXPECT_NE(service->FindMethodByName(method), nullptr) << method;
+  }
+  EXPECT_EQ(service->method_count(), 16);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "abci/abci_service.h"
+#include "abci/responder.h"
 #include "ledger/status.h"
 #include "tests/abci/test_ledger.h"
 #include "tests/e2e/engine_client.h"
