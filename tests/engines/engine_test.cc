@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -81,10 +82,31 @@ SignedTx WithForeignSignature(const SignedTx& tx, const SignedTx& other) {
   return SignedTx{forged.Find("id")->text(), ledger::CanonicalJson(forged)};
 }
 
-// The code and log of a CheckTx answer (broadcast_tx_sync's result, or
-// broadcast_tx_commit's check_tx).
+// The code of a CheckTx or execution answer (broadcast_tx_commit's
+// check_tx and tx_result).
 int64_t CodeOf(const nlohmann::json& answer) { return answer.value("code", int64_t{0}); }
-std::string LogOf(const nlohmann::json& answer) { return answer.value("log", ""); }
+
+// What CheckTx said of a transaction broadcast_tx_sync carried.
+struct CheckTxAnswer {
+  int64_t code = -1;
+  std::string log;
+  std::string codespace;
+};
+
+// broadcast_tx_sync's answer: a result with code, log and codespace up to
+// v0.38; since v1.0 a refusal is a JSON-RPC error whose data spells them out
+// ("... is invalid: code=7, data=, log='DoubleSpend: ...', codespace='ledger'").
+// Code -1 when neither form is there.
+CheckTxAnswer CheckTxAnswerOf(const std::optional<nlohmann::json>& result,
+                              const std::string& error) {
+  if (result) {
+    return {CodeOf(*result), result->value("log", ""), result->value("codespace", "")};
+  }
+  static const std::regex kRefusal(R"(code=(\d+), data=[^,]*, log='(.*)', codespace='([^']*)')");
+  std::smatch match;
+  if (!std::regex_search(error, match, kRefusal)) return {};
+  return {std::stoll(match[1]), match[2], match[3]};
+}
 
 // broadcast_tx_commit's execution result: tx_result since v0.38
 // (FinalizeBlock), deliver_tx before.
@@ -260,12 +282,14 @@ TEST_P(EngineTest, CheckTxRefusesInvalidTransactionsByNameAndNoneIsStreamed) {
           << mode << ": " << answer.body;
     }
     std::string error;
-    const std::optional<nlohmann::json> checked = validator_->Broadcast(tx.json, "sync", &error);
-    ASSERT_TRUE(checked) << error;
-    EXPECT_EQ(CodeOf(*checked), tx.code) << checked->dump();
-    EXPECT_TRUE(LogOf(*checked).starts_with(tx.error_name + ": ")) << checked->dump();
-    EXPECT_EQ(checked->value("codespace", ""), "ledger") << checked->dump();
-    EXPECT_EQ(validator_->EngineHeightOf(tx.json), -1) << "the engine committed the " << tx.name;
+    const std::optional<nlohmann::json> result = validator_->Broadcast(tx.json, "sync", &error);
+    const CheckTxAnswer checked = CheckTxAnswerOf(result, error);
+    const std::string answer = result ? result->dump() : error;
+    EXPECT_EQ(checked.code, tx.code) << answer;
+    EXPECT_TRUE(checked.log.starts_with(tx.error_name + ": ")) << answer;
+    EXPECT_EQ(checked.codespace, "ledger") << answer;
+    EXPECT_EQ(validator_->EngineHeightOf(tx.json, 0ms), -1)
+        << "the engine committed the " << tx.name;
   }
 
   // A valid transaction after them: by the time it is streamed, anything
@@ -367,7 +391,7 @@ TEST_P(EngineTest, ReplayIntoAnEmptyStoreGivesTheSameAppHash) {
   ASSERT_TRUE(validator_->WaitUntilIdle(1s));
   const AppInfo before = validator_->EngineAppInfo();
   ASSERT_GT(before.height, 0);
-  ASSERT_NE(before.app_hash_base64, "");
+  ASSERT_NE(before.app_hash_hex, "");
   // Every block as ledgerd serves it, by height.
   auto blocks = [&](int64_t tip) {
     std::vector<std::string> bodies;
@@ -390,7 +414,7 @@ TEST_P(EngineTest, ReplayIntoAnEmptyStoreGivesTheSameAppHash) {
   ASSERT_TRUE(validator_->StartEngine(&error)) << error;
   const AppInfo after = validator_->EngineAppInfo();
   EXPECT_EQ(after.height, before.height);
-  EXPECT_EQ(after.app_hash_base64, before.app_hash_base64);
+  EXPECT_EQ(after.app_hash_hex, before.app_hash_hex);
   EXPECT_EQ(blocks(before.height), blocks_before);
   for (const SignedTx& tx : txs) {
     const hardening::HttpResult stored = validator_->Get("/api/v1/transactions/" + tx.id);
@@ -400,6 +424,274 @@ TEST_P(EngineTest, ReplayIntoAnEmptyStoreGivesTheSameAppHash) {
   EXPECT_EQ(HeightsById(ReadStream(validator_->ws_port(), 1, txs.back().id)).size(), txs.size());
   // And the chain goes on from there.
   ASSERT_NO_FATAL_FAILURE(PostCommitted(Create(carol_, "after the replay")));
+}
+
+// What the posting threads were told.
+struct Acknowledged {
+  std::mutex mutex;
+  std::map<std::string, std::string> committed;  // id -> JSON, answered 202 to mode=commit
+  std::vector<std::string> unexpected;           // answers no outage explains
+  int posted = 0;
+};
+
+// Posts fresh CREATEs with mode=commit until told to stop. While ledgerd
+// is down the connection fails (status 0); while the engine is down or
+// restarting, ledgerd answers 502 or 504; anything else but 202 is
+// unexpected.
+void PostUntilStopped(const Validator& validator, int poster, const std::atomic<bool>& stop,
+                      Acknowledged* acknowledged) {
+  const ledger::KeyPair owner = TestKeys(static_cast<char>('p' + poster));
+  for (int n = 0; !stop; ++n) {
+    const SignedTx tx = Create(owner, "load-" + std::to_string(poster) + "-" + std::to_string(n));
+    const hardening::HttpResult answer = validator.Post(tx.json, "commit");
+    {
+      std::lock_guard lock(acknowledged->mutex);
+      ++acknowledged->posted;
+      if (answer.status == 202) {
+        acknowledged->committed.emplace(tx.id, tx.json);
+      } else if (answer.status != 0 && answer.status != 502 && answer.status != 504) {
+        acknowledged->unexpected.push_back(std::to_string(answer.status) + " " + answer.body);
+      }
+    }
+    if (answer.status != 202) std::this_thread::sleep_for(20ms);
+  }
+}
+
+// A subscriber that resumes after every disconnect with from_height = the
+// height of the last message it saw, dropping the ids it already has from
+// that block only.
+//
+// Thread safety: the accessors may be called from any thread.
+class ResumingSubscriber {
+ public:
+  explicit ResumingSubscriber(uint16_t port) : thread_([this, port] { Run(port); }) {}
+  ~ResumingSubscriber() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::map<std::string, int64_t> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+  std::vector<std::string> violations() {
+    std::lock_guard lock(mutex_);
+    return violations_;
+  }
+  int connections() {
+    std::lock_guard lock(mutex_);
+    return connections_;
+  }
+
+ private:
+  void Run(uint16_t port) {
+    while (!stop_) {
+      int64_t from = 1;
+      {
+        std::lock_guard lock(mutex_);
+        from = std::max<int64_t>(last_height_, 1);
+      }
+      hardening::StreamClient client;
+      if (!client.Connect(port, kStreamPath + "?from_height=" + std::to_string(from), nullptr,
+                          2s)) {
+        std::this_thread::sleep_for(50ms);
+        continue;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        ++connections_;
+      }
+      int64_t previous = from;
+      while (!stop_) {
+        const std::optional<std::string> text = client.Read(200ms);
+        if (!text) {
+          if (client.timed_out()) continue;
+          break;  // ledgerd went away: resume
+        }
+        Receive(*text, from, &previous);
+      }
+    }
+  }
+
+  void Receive(const std::string& text, int64_t from, int64_t* previous) {
+    const std::optional<Streamed> message = Parse(text);
+    std::lock_guard lock(mutex_);
+    if (!message) {
+      violations_.push_back("malformed message " + text);
+      return;
+    }
+    if (message->height < *previous) {
+      violations_.push_back("height " + std::to_string(message->height) + " after " +
+                            std::to_string(*previous) + ": " + text);
+    }
+    *previous = message->height;
+    const auto known = seen_.find(message->id);
+    if (known != seen_.end()) {
+      // Only the block named by from_height comes again.
+      if (message->height != from || known->second != from) {
+        violations_.push_back("duplicate " + message->id + " at height " +
+                              std::to_string(message->height) + " (first at " +
+                              std::to_string(known->second) + ", from_height " +
+                              std::to_string(from) + ")");
+      }
+      return;
+    }
+    seen_.emplace(message->id, message->height);
+    last_height_ = std::max(last_height_, message->height);
+  }
+
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::map<std::string, int64_t> seen_;  // guarded by mutex_
+  int64_t last_height_ = 0;              // guarded by mutex_
+  std::vector<std::string> violations_;  // guarded by mutex_
+  int connections_ = 0;                  // guarded by mutex_
+  std::thread thread_;
+};
+
+uint64_t Seed() {
+  if (const char* text = std::getenv("LEDGERD_ENGINES_SEED")) return std::stoull(text);
+  std::random_device random;
+  return (static_cast<uint64_t>(random()) << 32) | random();
+}
+
+std::string Bytes(const ledger::Digest& digest) {
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+TEST_P(EngineTest, SigkilledLedgerdUnderLoadLosesNoCommittedTransaction) {
+  constexpr int kKills = 10;
+  constexpr int kPosters = 4;
+  constexpr std::chrono::milliseconds kLongestRun(1500);  // between recovery and the next kill
+  // Under load a live chain makes a block every few hundred milliseconds.
+  constexpr std::chrono::seconds kProgressBound(10);
+  const uint64_t seed = Seed();
+  SCOPED_TRACE("seed " + std::to_string(seed) +
+               " (rerun: LEDGERD_ENGINES_SEED=" + std::to_string(seed) + ")");
+  RecordProperty("seed", std::to_string(seed));
+  std::mt19937_64 random(seed);
+
+  ASSERT_NO_FATAL_FAILURE(StartValidator());
+  Acknowledged acknowledged;
+  std::atomic<bool> stop_posting{false};
+  std::vector<std::thread> posters;
+  for (int i = 0; i < kPosters; ++i) {
+    posters.emplace_back(PostUntilStopped, std::cref(*validator_), i, std::cref(stop_posting),
+                         &acknowledged);
+  }
+  auto stop_load = [&] {
+    stop_posting = true;
+    for (std::thread& poster : posters) poster.join();
+    posters.clear();
+  };
+  ResumingSubscriber subscriber(validator_->ws_port());
+
+  // What the engine did after each kill of ledgerd.
+  std::map<std::string, int> outcomes;
+  std::string error;
+  // The engine, supervised: restarted when it exits (or stalls), as an
+  // operator's supervisor (systemd, Docker's restart policy) would. Waits
+  // until the chain grows past `height`; false with *error if it does not.
+  auto recover = [&](int64_t height) {
+    bool restarted = false;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const auto deadline = std::chrono::steady_clock::now() + kProgressBound;
+      while (std::chrono::steady_clock::now() < deadline) {
+        if (validator_->engine().HasExited()) {
+          ++outcomes["exited with " + std::to_string(validator_->engine().exit_status()) +
+                     ", restarted"];
+          restarted = true;
+          if (!validator_->StartEngine(&error)) return false;
+          continue;
+        }
+        if (validator_->EngineHeight() > height) {
+          if (!restarted) ++outcomes["kept running and reconnected"];
+          return true;
+        }
+        std::this_thread::sleep_for(50ms);
+      }
+      // Running but stuck: a supervisor's liveness check restarts it.
+      ++outcomes["stalled, restarted"];
+      restarted = true;
+      validator_->engine().Terminate(5s);
+      if (!validator_->StartEngine(&error)) return false;
+    }
+    error = "the chain did not grow past height " + std::to_string(height);
+    return false;
+  };
+
+  for (int kill = 0; kill < kKills; ++kill) {
+    SCOPED_TRACE("kill " + std::to_string(kill + 1) + " of " + std::to_string(kKills));
+    std::uniform_int_distribution<int64_t> delay(0, kLongestRun.count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay(random)));
+    const int64_t height = validator_->EngineHeight();
+    validator_->KillLedgerd();
+    if (!validator_->StartLedgerd(&error) || !recover(height)) {
+      stop_load();
+      FAIL() << error;
+    }
+  }
+  stop_load();
+  if (validator_->engine().HasExited()) {
+    ASSERT_TRUE(validator_->StartEngine(&error)) << error;
+  }
+  ASSERT_TRUE(validator_->WaitUntilIdle(1s));
+
+  // ledgerd's chain, block by block: every transaction once, and the app
+  // hash those blocks give (DESIGN.md §4) is the one the engine holds.
+  const AppInfo app = validator_->EngineAppInfo();
+  ASSERT_GT(app.height, 0);
+  std::map<std::string, int64_t> committed;
+  std::string app_hash;
+  hardening::HttpConnection http(validator_->http_port());
+  for (int64_t height = 1; height <= app.height; ++height) {
+    const hardening::HttpResult block = http.Get("/api/v1/blocks/" + std::to_string(height));
+    ASSERT_EQ(block.status, 200u) << "block " << height << ": " << block.error << block.body;
+    std::string ids;
+    const nlohmann::json parsed = nlohmann::json::parse(block.body);
+    for (const nlohmann::json& tx : parsed["transactions"]) {
+      const std::string id = tx["id"];
+      ASSERT_TRUE(committed.emplace(id, height).second)
+          << id << " is in block " << height << " and in block " << committed[id];
+      ids += id;
+    }
+    if (!ids.empty()) app_hash = Bytes(ledger::Sha3_256(app_hash + Bytes(ledger::Sha3_256(ids))));
+  }
+  EXPECT_EQ(ledger::HexEncode(app_hash), app.app_hash_hex);
+  EXPECT_EQ(http.Get("/api/v1/blocks/" + std::to_string(app.height + 1)).status, 404u);
+
+  // Every acknowledged transaction is stored, in the block the engine has
+  // it in.
+  for (const auto& [id, json] : acknowledged.committed) {
+    const hardening::HttpResult stored = http.Get("/api/v1/transactions/" + id);
+    ASSERT_EQ(stored.status, 200u) << "acknowledged with mode=commit, then lost: " << id;
+    EXPECT_EQ(stored.body, json);
+    ASSERT_TRUE(committed.contains(id)) << id << " is stored but in no block";
+    EXPECT_EQ(validator_->EngineHeightOf(json), committed[id]) << id;
+  }
+  for (const std::string& answer : acknowledged.unexpected) {
+    ADD_FAILURE() << "unexpected answer to a POST: " << answer;
+  }
+
+  // The subscriber saw every committed transaction once, at its height.
+  EXPECT_TRUE(hardening::WaitFor([&] { return subscriber.seen().size() >= committed.size(); }))
+      << "the subscriber saw " << subscriber.seen().size() << " of " << committed.size();
+  subscriber.Stop();
+  EXPECT_EQ(subscriber.seen(), committed);
+  for (const std::string& violation : subscriber.violations()) ADD_FAILURE() << violation;
+  EXPECT_GT(subscriber.connections(), kKills);
+  EXPECT_GT(acknowledged.committed.size(), static_cast<size_t>(kKills));
+
+  std::string what_the_engine_did;
+  for (const auto& [outcome, count] : outcomes) {
+    what_the_engine_did += std::to_string(count) + "x " + outcome + "; ";
+  }
+  RecordProperty("engine_after_kill", what_the_engine_did);
+  std::cout << "[ stats    ] " << GetParam() << ": " << kKills << " kills: " << what_the_engine_did
+            << app.height << " blocks, " << committed.size() << " transactions committed, "
+            << acknowledged.committed.size() << " acknowledged of " << acknowledged.posted
+            << " posted, " << subscriber.connections() << " stream connections\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest,

@@ -1,11 +1,11 @@
 #include "tests/engines/validator.h"
 
-#include <openssl/sha.h>
-
 #include <boost/beast/http/verb.hpp>
 #include <fstream>
 #include <thread>
 #include <utility>
+
+#include "ledger/crypto.h"
 
 namespace engines_e2e {
 namespace {
@@ -34,14 +34,8 @@ std::string Tail(const std::filesystem::path& path, size_t count = 40) {
 }  // namespace
 
 std::string EngineTxHash(const std::string& bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex += kDigits[byte >> 4];
-    hex += kDigits[byte & 0xf];
-  }
+  std::string hex = ledger::HexEncode(ledger::Sha256(bytes));
+  for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return hex;
 }
 
@@ -163,10 +157,18 @@ std::optional<nlohmann::json> Validator::Broadcast(const std::string& json, cons
   return Rpc("/broadcast_tx_" + mode + "?tx=0x" + Hex(json), error, kCommitBound);
 }
 
-int64_t Validator::EngineHeightOf(const std::string& json) const {
-  std::string error;
-  const std::optional<nlohmann::json> found = Rpc("/tx?hash=0x" + EngineTxHash(json), &error);
-  return found && found->contains("height") ? ToInt64((*found)["height"]) : -1;
+int64_t Validator::EngineHeightOf(const std::string& json, std::chrono::milliseconds wait) const {
+  const std::string target = "/tx?hash=0x" + EngineTxHash(json);
+  int64_t height = -1;
+  hardening::WaitFor(
+      [&] {
+        std::string error;
+        const std::optional<nlohmann::json> found = Rpc(target, &error);
+        if (found && found->contains("height")) height = ToInt64((*found)["height"]);
+        return height > 0;
+      },
+      wait);
+  return height;
 }
 
 int64_t Validator::EngineHeight() const {
@@ -201,7 +203,12 @@ AppInfo Validator::EngineAppInfo() const {
   AppInfo app_info;
   app_info.height =
       response.contains("last_block_height") ? ToInt64(response["last_block_height"]) : 0;
-  app_info.app_hash_base64 = response.value("last_block_app_hash", "");
+  // Base64 in the engines' JSON; ledger decodes the URL-safe alphabet.
+  std::string base64 = response.value("last_block_app_hash", "");
+  for (char& c : base64) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (base64.ends_with("=")) base64.pop_back();
+  const std::optional<std::string> app_hash = ledger::Base64UrlDecode(base64);
+  app_info.app_hash_hex = app_hash ? ledger::HexEncode(*app_hash) : "(not base64: " + base64 + ")";
   return app_info;
 }
 

@@ -27,11 +27,12 @@ inline constexpr std::chrono::seconds kStartBound(60);
 // Above the engines' own timeout_broadcast_tx_commit (10 s), so that the
 // engine's answer, not ours, says what happened.
 inline constexpr std::chrono::seconds kCommitBound(30);
+inline constexpr std::chrono::seconds kIndexBound(10);
 
 // What the engine says its application reported last (/abci_info).
 struct AppInfo {
   int64_t height = -1;
-  std::string app_hash_base64;
+  std::string app_hash_hex;  // lowercase; "" for none
 };
 
 // ledgerd and its engine, in a temporary directory that outlives restarts
@@ -86,8 +87,11 @@ class Validator {
   std::optional<nlohmann::json> Broadcast(const std::string& json, const std::string& mode,
                                           std::string* error) const;
   // The height of the block holding the transaction whose bytes are
-  // `json`, from the engine's /tx?hash=; -1 if the engine has none.
-  int64_t EngineHeightOf(const std::string& json) const;
+  // `json`, from the engine's /tx?hash=; -1 if the engine has none within
+  // `wait` (the engine indexes a block after it commits it, so a
+  // transaction broadcast_tx_commit has answered for may take a moment).
+  int64_t EngineHeightOf(const std::string& json,
+                         std::chrono::milliseconds wait = kIndexBound) const;
   // The engine's latest block height (/status); -1 if it does not answer.
   int64_t EngineHeight() const;
   // Waits until the engine's height has not moved for `quiet` (no block is
