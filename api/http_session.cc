@@ -63,11 +63,26 @@ void HttpSession::DoRead() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits_->header_limit));
   parser_->body_limit(limits_->body_limit);
+  head_bytes_ = 0;
   // One deadline for the whole request, head and body.
   stream_.expires_after(limits_->read_timeout);
-  http::async_read_header(
+  ReadHead();
+}
+
+void HttpSession::ReadHead() {
+  http::async_read_some(
       stream_, buffer_, *parser_,
-      beast::bind_front_handler(&HttpSession::OnReadHeader, shared_from_this()));
+      beast::bind_front_handler(&HttpSession::OnReadHeadPart, shared_from_this()));
+}
+
+void HttpSession::OnReadHeadPart(beast::error_code ec, size_t bytes) {
+  if (ec) return OnRead(ec, bytes);
+  // The parser consumes whole header lines, and stops at the end of the
+  // head (it is not eager), so these are exactly the head's bytes.
+  head_bytes_ += bytes;
+  if (head_bytes_ > limits_->header_limit) return OnRead(http::error::header_limit, 0);
+  if (!parser_->is_header_done()) return ReadHead();
+  OnReadHeader(ec, head_bytes_);
 }
 
 void HttpSession::OnReadHeader(beast::error_code ec, size_t bytes) {

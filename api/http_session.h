@@ -59,6 +59,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void DoRead();
+  // Reads and parses the request head piece by piece, counting its bytes:
+  // Beast's own header_limit applies to the bytes of one read only, so a
+  // head sent in pieces could otherwise grow past the limit.
+  void ReadHead();
+  void OnReadHeadPart(boost::beast::error_code ec, size_t bytes);
   void OnReadHeader(boost::beast::error_code ec, size_t bytes);
   void OnContinueSent(boost::beast::error_code ec, size_t bytes);
   void ReadBody();
@@ -84,6 +89,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool admitted_ = false;
   bool closing_ = false;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  size_t head_bytes_ = 0;  // of the request being read: request line and headers so far
   std::optional<Response> response_;  // the one being written
   // "100 Continue", for clients that wait for it before sending a body (curl
   // does above 1 KiB).

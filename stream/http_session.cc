@@ -88,12 +88,24 @@ void HttpSession<Stream>::OnTlsHandshake(beast::error_code ec) {
 template <class Stream>
 void HttpSession<Stream>::DoRead() {
   parser_.header_limit(kMaxRequestHeaderBytes);
-  http::async_read(stream_, buffer_, parser_,
-                   beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
+  http::async_read_some(stream_, buffer_, parser_,
+                        beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
 }
 
 template <class Stream>
-void HttpSession<Stream>::OnRead(beast::error_code ec, std::size_t) {
+void HttpSession<Stream>::OnRead(beast::error_code ec, std::size_t bytes) {
+  if (!ec && !head_read_) {
+    // The parser consumes whole header lines and stops at the end of the
+    // head (it is not eager), so these are exactly the head's bytes.
+    head_bytes_ += bytes;
+    head_read_ = parser_.is_header_done();
+    if (head_bytes_ > kMaxRequestHeaderBytes) ec = http::error::header_limit;
+  }
+  if (!ec && !parser_.is_done()) {
+    return http::async_read_some(
+        stream_, buffer_, parser_,
+        beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
+  }
   if (ec == http::error::end_of_stream) return;
   if (ec && IsMalformedRequest(ec)) {
     return Respond(http::status::bad_request, "malformed HTTP request: " + ec.message());

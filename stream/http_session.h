@@ -43,6 +43,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void Start();
   void OnTlsHandshake(beast::error_code ec);
+  // Reads the upgrade request piece by piece, counting the head's bytes:
+  // Beast's own header_limit applies to the bytes of one read only.
   void DoRead();
   void OnRead(beast::error_code ec, std::size_t bytes);
   void Route();
@@ -55,6 +57,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   const std::shared_ptr<const EventStreamOptions> options_;
   beast::flat_buffer buffer_;
   http::request_parser<http::empty_body> parser_;
+  std::size_t head_bytes_ = 0;  // request line and headers read so far
+  bool head_read_ = false;
   http::response<http::string_body> response_;
 };
 

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -648,6 +651,102 @@ TEST_F(HttpApiTest, StopClosesOpenConnections) {
   ASSERT_EQ(client.Get("/health").result_int(), 200);
   api_->Stop();
   EXPECT_TRUE(client.ServerClosed());
+}
+
+// A GET /health head of exactly `size` bytes, made of many short header
+// lines, as a client that trickles its head line by line sends it.
+std::string HeadOfSize(size_t size) {
+  std::string head = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  const std::string end = "\r\n";
+  for (int line = 0;; ++line) {
+    const std::string name = "X-Filler-" + std::to_string(line) + ": ";
+    const size_t room = size - head.size() - end.size();
+    if (room < name.size() + 2 + 40 * 2) {
+      head += name + std::string(room - name.size() - 2, 'x') + "\r\n";
+      break;
+    }
+    head += name + std::string(40, 'x') + "\r\n";
+  }
+  return head + end;
+}
+
+// Writes `bytes` in pieces of `piece` bytes with a pause between them, so
+// that the server reads them one by one; all at once when `piece` is 0.
+void WriteInPieces(HttpClient& client, const std::string& bytes, size_t piece) {
+  if (piece == 0) return client.WriteRaw(bytes);
+  for (size_t at = 0; at < bytes.size(); at += piece) {
+    client.WriteRaw(bytes.substr(at, piece));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+class SmallHeadLimitTest : public HttpApiTest {
+ protected:
+  HttpApiOptions ServerOptions() override {
+    HttpApiOptions options;
+    options.header_limit = kHeadLimit;
+    return options;
+  }
+  static constexpr size_t kHeadLimit = 2048;
+};
+
+TEST_F(SmallHeadLimitTest, LimitCountsTheWholeHeadHoweverItArrives) {
+  ASSERT_EQ(HeadOfSize(kHeadLimit).size(), kHeadLimit);
+  for (const size_t piece : {size_t{0}, size_t{64}, size_t{700}}) {
+    for (const size_t size : {kHeadLimit, kHeadLimit + 1}) {
+      SCOPED_TRACE("head of " + std::to_string(size) + " bytes in pieces of " +
+                   std::to_string(piece));
+      HttpClient client = Client();
+      WriteInPieces(client, HeadOfSize(size), piece);
+      const ClientResponse response = client.Read();
+      if (size <= kHeadLimit) {
+        EXPECT_EQ(response.result_int(), 200) << response.body();
+        EXPECT_TRUE(response.keep_alive());
+      } else {
+        EXPECT_EQ(response.result_int(), 431) << response.body();
+        EXPECT_TRUE(client.ServerClosed());
+      }
+    }
+  }
+}
+
+// A client that trickles header lines must not grow a head without bound:
+// Beast checks its limit within one read's bytes only.
+TEST_F(HttpApiTest, EndlessHeadInPiecesIs431) {
+  HttpClient client = Client();
+  const std::string head = HeadOfSize(64 << 10);
+  // The server answers once the head passes 8 KiB and stops reading; what it
+  // never reads may make a late write fail, which is fine.
+  WriteInPieces(client, head.substr(0, (8 << 10) + 1024), 512);
+  const ClientResponse response = client.Read();
+  EXPECT_EQ(response.result_int(), 431) << response.body();
+  EXPECT_EQ(JsonBody(response)["status"], 431);
+  EXPECT_TRUE(client.ServerClosed());
+}
+
+// The input fuzz_http_request found: pipelined requests whose first head
+// (2,237 bytes of request line and Host lines with bytes >= 0x80) passes a
+// 2 KiB limit. Once it arrived in pieces it was answered 404 and the next
+// request 400, two answers where the limit allows one: exactly one 431, then
+// the connection closes.
+TEST_F(SmallHeadLimitTest, FuzzFindingGetsOne431ThenTheConnectionCloses) {
+  std::ifstream file(LEDGERD_TEST_DATA_DIR
+                     "/../fuzz/corpus/fuzz_http_request/regression_head_over_limit_in_pieces",
+                     std::ios::binary);
+  const std::string input((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(input.size(), 2572u);
+  for (const size_t piece : {size_t{0}, size_t{512}}) {
+    SCOPED_TRACE("pieces of " + std::to_string(piece));
+    HttpClient client = Client();
+    WriteInPieces(client, input, piece);
+    const ClientResponse response = client.Read();
+    EXPECT_EQ(response.result_int(), 431);
+    EXPECT_EQ(response.body(),
+              R"json({"message":"Request header fields too large (limit 2048 bytes)","status":431})json");
+    EXPECT_EQ(response[http::field::access_control_allow_origin], "*");
+    EXPECT_FALSE(response.keep_alive());
+    EXPECT_TRUE(client.ServerClosed()) << "a second answer followed the first";
+  }
 }
 
 class SlowClientTest : public HttpApiTest {

@@ -148,7 +148,9 @@ Server& TheServer() {
 
 // The methods of the requests the server's parser finds in `input`, in
 // order, read with the same parser and limits; parsing stops at the first
-// request that is malformed, too large or incomplete.
+// request that is malformed, too large or incomplete. As in the server, the
+// head limit counts the whole head (request line and headers), whatever
+// Beast's parser allows within one buffer.
 std::vector<http::verb> RequestMethods(std::string_view input) {
   std::vector<http::verb> methods;
   beast::flat_buffer buffer;
@@ -161,8 +163,17 @@ std::vector<http::verb> RequestMethods(std::string_view input) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(Server::kHeaderLimit);
     parser.body_limit(Server::kBodyLimit);
-    parser.eager(true);
     beast::error_code ec;
+    size_t head_bytes = 0;
+    while (!parser.is_header_done() && buffer.size() > 0) {
+      const size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      head_bytes += used;  // not eager: the parser stops at the end of the head
+      if (ec == http::error::need_more && used > 0) continue;
+      break;
+    }
+    if (!parser.is_header_done() || head_bytes > Server::kHeaderLimit) return methods;
+    parser.eager(true);
     while (!parser.is_done() && buffer.size() > 0) {
       const size_t used = parser.put(buffer.data(), ec);
       buffer.consume(used);

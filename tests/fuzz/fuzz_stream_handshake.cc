@@ -182,19 +182,30 @@ struct Expected {
 };
 
 Expected Decide(std::string_view input) {
+  constexpr size_t kHeadLimit = 8 * 1024;
   http::request_parser<http::empty_body> parser;
-  parser.header_limit(8 * 1024);
-  parser.eager(true);
+  parser.header_limit(kHeadLimit);
   beast::error_code ec;
   size_t used = 0;
-  while (!parser.is_done() && used < input.size()) {
+  // The head first (the parser is not eager, so it stops at its end): the
+  // server counts the whole head against the limit, whatever Beast's parser
+  // allows within one buffer.
+  while (!parser.is_header_done() && used < input.size()) {
+    const size_t n = parser.put(boost::asio::buffer(input.substr(used)), ec);
+    used += n;
+    if (ec == http::error::need_more && n > 0) continue;
+    break;
+  }
+  const bool head_too_large = parser.is_header_done() && used > kHeadLimit;
+  parser.eager(true);
+  while (!head_too_large && !parser.is_done() && used < input.size()) {
     const size_t n = parser.put(boost::asio::buffer(input.substr(used)), ec);
     used += n;
     if (ec == http::error::need_more && n > 0) continue;
     break;
   }
   Expected expected;
-  if (!parser.is_done()) {
+  if (head_too_large || !parser.is_done()) {
     // Refused by the parser, or cut short by the end of the stream (Beast
     // reports partial_message): malformed. No byte at all: no request.
     if (!input.empty()) expected.status = 400;

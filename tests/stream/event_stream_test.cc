@@ -27,6 +27,7 @@ using testing::ExpectedMessage;
 using testing::HeightOf;
 using testing::HttpGet;
 using testing::HttpSend;
+using testing::HttpSendInPieces;
 using testing::PublicKey;
 using testing::StreamFixture;
 using testing::TempDir;
@@ -231,6 +232,23 @@ TEST_F(EventStreamTest, IncompleteHandshakesAreRefusedWithJson) {
   // The same request with everything in place is upgraded.
   TestClient client;
   EXPECT_FALSE(client.Connect(port(), std::string(kStreamPath)));
+}
+
+// Beast checks its head limit within one read's bytes only: an upgrade
+// request whose header lines trickle in must still meet the 8 KiB limit.
+TEST_F(EventStreamTest, UpgradeHeadOverTheLimitInPiecesIsRefused) {
+  StartStream();
+  std::string head = "GET " + std::string(kStreamPath) +
+                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+                     "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+  while (head.size() < 9 * 1024) head += "X-Filler: " + std::string(50, 'x') + "\r\n";
+  head += "\r\n";
+  const auto response = HttpSendInPieces(port(), head, 256);
+  EXPECT_EQ(response.result_int(), 400);
+  const nlohmann::json body = ErrorBody(response.body(), 400);
+  EXPECT_NE(body.value("message", "").find("header limit"), std::string::npos) << response.body();
+  EXPECT_EQ(stream_->counters().subscribers, 0u);
 }
 
 TEST_F(EventStreamTest, BadParametersAre400BeforeUpgrade) {

@@ -3,11 +3,14 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <algorithm>
+#include <chrono>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -263,6 +266,28 @@ http::response<http::string_body> HttpSend(uint16_t port,
           http::async_read(tcp, buffer, response, [](beast::error_code, std::size_t) {});
         });
       });
+  io_context.run();
+  return response;
+}
+
+http::response<http::string_body> HttpSendInPieces(uint16_t port, const std::string& bytes,
+                                                   std::size_t piece) {
+  net::io_context io_context;
+  beast::tcp_stream tcp(io_context);
+  http::response<http::string_body> response;
+  response.result(0u);
+  beast::error_code ec;
+  tcp.socket().connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return response;
+  // Loopback writes of a few KiB complete at once: no timeout needed here.
+  for (std::size_t at = 0; at < bytes.size() && !ec; at += piece) {
+    net::write(tcp.socket(), net::buffer(bytes.data() + at, std::min(piece, bytes.size() - at)),
+               ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  beast::flat_buffer buffer;
+  tcp.expires_after(kWaitTimeout);
+  http::async_read(tcp, buffer, response, [](beast::error_code, std::size_t) {});
   io_context.run();
   return response;
 }

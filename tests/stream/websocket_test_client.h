@@ -109,6 +109,13 @@ class TestClient {
 http::response<http::string_body> HttpSend(uint16_t port,
                                            const http::request<http::empty_body>& request);
 
+// Writes `bytes` to 127.0.0.1:`port` on a fresh connection in pieces of
+// `piece` bytes, pausing between them so that the server reads them one by
+// one, then returns the response (status 0 if none arrived). Writing stops
+// early if the server closes first.
+http::response<http::string_body> HttpSendInPieces(uint16_t port, const std::string& bytes,
+                                                   std::size_t piece);
+
 // Sends one plain HTTP GET for `target` to 127.0.0.1:`port` and returns the
 // response (status 0 if none arrived).
 http::response<http::string_body> HttpGet(uint16_t port, const std::string& target);
