@@ -330,9 +330,10 @@ std::string HelpText() {
   std::string text =
       "Usage: ledgerd [flags]\n"
       "\n"
-      "A BigchainDB 2.0-compatible ledger node. Beside CometBFT v0.38 it serves ABCI\n"
-      "over gRPC; with --dev it makes its own blocks as a single node. Either way it\n"
-      "serves the BigchainDB HTTP API and the WebSocket event stream.\n"
+      "A BigchainDB 2.0-compatible ledger node. Beside CometBFT (v1.0, v0.38, v0.37)\n"
+      "or Tendermint v0.34 it serves ABCI over gRPC, every line on the same port;\n"
+      "with --dev it makes its own blocks as a single node. Either way it serves the\n"
+      "BigchainDB HTTP API and the WebSocket event stream.\n"
       "Every flag can also be set through the environment variable shown; the\n"
       "command line wins.\n"
       "\n"
