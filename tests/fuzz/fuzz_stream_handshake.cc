@@ -196,16 +196,18 @@ Expected Decide(std::string_view input) {
     if (ec == http::error::need_more && n > 0) continue;
     break;
   }
-  const bool head_too_large = parser.is_header_done() && used > kHeadLimit;
+  // A head the parser refused (or that is incomplete) ends the request: the
+  // parser must not be fed after an error.
+  const bool head_accepted = parser.is_header_done() && used <= kHeadLimit;
   parser.eager(true);
-  while (!head_too_large && !parser.is_done() && used < input.size()) {
+  while (head_accepted && !parser.is_done() && used < input.size()) {
     const size_t n = parser.put(boost::asio::buffer(input.substr(used)), ec);
     used += n;
     if (ec == http::error::need_more && n > 0) continue;
     break;
   }
   Expected expected;
-  if (head_too_large || !parser.is_done()) {
+  if (!head_accepted || !parser.is_done()) {
     // Refused by the parser, or cut short by the end of the stream (Beast
     // reports partial_message): malformed. No byte at all: no request.
     if (!input.empty()) expected.status = 400;
