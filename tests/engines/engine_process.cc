@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "tests/e2e/hardening/hardening_test_util.h"
 #include "tests/e2e/ledgerd_process.h"

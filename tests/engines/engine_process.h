@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace engines_e2e {
 
@@ -30,9 +29,8 @@ struct EngineOptions {
   // Whether the engine makes blocks without transactions.
   bool create_empty_blocks = false;
   // The pause after each block (`[consensus] timeout_commit`); short keeps
-  // the tests fast. CometBFT v1.0 still reads it from config.toml (it
-  // deprecated only skip_timeout_commit; an application's next_block_delay
-  // would take precedence, and ledgerd sets none).
+  // the tests fast. CometBFT v1.0 reads it from config.toml as the older
+  // lines do (it deprecated only skip_timeout_commit, for timeout_commit 0).
   std::chrono::milliseconds timeout_commit{300};
 };
 
@@ -81,8 +79,9 @@ class EngineProcess {
   // SIGKILL, then reaps the process. No effect if it is not running.
   void Kill();
 
-  // True once the process has ended by itself (it is then reaped; see
-  // exit_status()); false while it runs or if it was never started.
+  // True once the process has ended, by itself or by Terminate or Kill (it
+  // is then reaped; see exit_status()); false while it runs or if it was
+  // never started.
   bool HasExited();
   // How the process ended: exit code or 128 + signal; -1 if it has not.
   int exit_status() const { return exit_status_; }

@@ -1,9 +1,12 @@
 #include "tests/engines/validator.h"
 
 #include <boost/beast/http/verb.hpp>
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "ledger/crypto.h"
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/abci/test_ledger.h"
@@ -67,6 +68,7 @@ class Validator {
   // Starts the engine on its home and waits for its RPC (see
   // EngineProcess::WaitForRpc). Returns false with the reason in *error.
   bool StartEngine(std::string* error);
+  // The engine's process, to stop, kill or watch it.
   EngineProcess& engine() { return *engine_; }
 
   // POST /api/v1/transactions?mode=`mode` to ledgerd.
@@ -100,9 +102,9 @@ class Validator {
   // The application's last height and app hash as the engine learnt them
   // (/abci_info); height -1 if the engine does not answer.
   AppInfo EngineAppInfo() const;
-  // `tx_search` for `query` (e.g. ledger.id='<id>'): the heights of the
-  // matching transactions keyed by their hashes (uppercase hex), or nullopt
-  // with *error.
+  // `tx_search` for `query` (e.g. ledger.id='<id>'): each matching
+  // transaction's hash (uppercase hex) and height, in the engine's order,
+  // or nullopt with *error.
   std::optional<std::vector<std::pair<std::string, int64_t>>> TxSearch(const std::string& query,
                                                                        std::string* error) const;
 
