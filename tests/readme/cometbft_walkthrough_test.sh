@@ -50,6 +50,16 @@ ln -s "$build/bin" "$work/build/bin"
 ln -s "$repo/build/engines" "$work/build/engines"
 ln -s "$repo/scripts" "$work/scripts"
 
+# The engine's home as run-with-cometbft.sh makes it on a first run
+# (data/<engine name>, `<engine> init`), but with its P2P listener on
+# loopback: the default 0.0.0.0:26656 collides with any node another test
+# runs on some other address with port 26656.
+home="$work/data/$engine_name"
+"$engine" init --home "$home" > "$work/init.log" 2>&1
+sed -i 's|^laddr = "tcp://0.0.0.0:26656"$|laddr = "tcp://127.0.0.1:26656"|' "$home/config/config.toml"
+grep -q '^laddr = "tcp://127.0.0.1:26656"$' "$home/config/config.toml" ||
+  { echo "FAILED: $home/config/config.toml has no P2P laddr 0.0.0.0:26656 to move"; exit 1; }
+
 awk '/<!-- cometbft-walkthrough -->/ {armed=1; next}
      armed && /^```sh/ {inside=1; next}
      inside && /^```/ {inside=0; armed=0; next}
