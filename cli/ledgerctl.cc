@@ -9,16 +9,19 @@
 //   ledgerctl validate FILE|-
 //   ledgerctl post [--url URL] [--mode async|sync|commit] FILE|-
 //   ledgerctl get [--url URL] ID
-//   ledgerctl watch [--url WS_URL] [--from-height H] [--asset-id ID]
-//                   [--public-key KEY] [--operation OP] [--count N]
+//   ledgerctl watch [--url WS_URL]... [--from-height H | --after-transaction-id ID]
+//                   [--asset-id ID] [--public-key KEY] [--operation OP] [--count N]
+//                   [--max-retries N]
 #include <fstream>
 #include <iostream>
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/node_client.h"
@@ -63,11 +66,18 @@ commands:
   get [--url URL] ID
       Prints the committed transaction ID as the node stores it.
 
-  watch [--url WS_URL] [--from-height H] [--asset-id ID] [--public-key KEY]
-        [--operation CREATE|TRANSFER] [--count N]
+  watch [--url WS_URL]... [--from-height H | --after-transaction-id ID]
+        [--asset-id ID] [--public-key KEY] [--operation CREATE|TRANSFER]
+        [--count N] [--max-retries N]
       Subscribes to the node's event stream (default
       ws://127.0.0.1:9985/api/v1/streams/valid_transactions) and prints one
       JSON line per committed transaction; stops after N messages if given.
+      --url may be repeated or hold a comma-separated list: when a connection
+      ends or fails, watch resumes on the next URL after the last transaction
+      it printed (no duplicate, no gap), waiting 100 ms doubling to 5 s, and
+      logs each switch to stderr. It gives up when --max-retries retries in a
+      row print nothing (default: never); a refused filter ends it at once.
+      LEDGERD_STREAM_URL may hold a comma-separated list too.
 
 The node URLs also come from LEDGERD_URL and LEDGERD_STREAM_URL.
 )";
@@ -349,46 +359,141 @@ int Get(std::vector<std::string> args) {
   return PrintResponse(reached, response, error, 200);
 }
 
+// The non-empty items of a comma-separated list.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+// The values of every `flag` in `args` (repeatable, each possibly a
+// comma-separated list), removed from `args`.
+std::vector<std::string> TakeRepeatedFlag(std::vector<std::string>* args, const std::string& flag) {
+  std::vector<std::string> values;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args->size(); ++i) {
+    if ((*args)[i] != flag) {
+      rest.push_back((*args)[i]);
+      continue;
+    }
+    if (i + 1 >= args->size()) throw UsageError{flag + " needs a value"};
+    for (std::string& value : SplitList((*args)[++i])) values.push_back(std::move(value));
+  }
+  *args = std::move(rest);
+  return values;
+}
+
+long long ParseCountFlag(const std::string& flag, const std::string& text, bool allow_zero) {
+  if (text.empty() || text.size() > 12 ||
+      text.find_first_not_of("0123456789") != std::string::npos ||
+      (!allow_zero && std::stoll(text) == 0)) {
+    throw UsageError{
+        flag + (allow_zero ? " must be a non-negative integer" : " must be a positive integer")};
+  }
+  return std::stoll(text);
+}
+
+// Whether a refused subscription may succeed on another try or another node:
+// a node that has not committed the resume point yet, or one that is full or
+// failing; a bad parameter or path is the same everywhere.
+bool RefusalIsTransient(const cli::WatchEnd& end) {
+  if (end.refused_status == 400) {
+    return end.error.find("is not a committed transaction") != std::string::npos;
+  }
+  return end.refused_status == 0 || end.refused_status >= 500;
+}
+
+// The transaction id a stream message names; empty if it names none.
+std::string TransactionIdOf(const std::string& message) {
+  JsonValue parsed;
+  if (!ledger::ParseJson(message, &parsed).ok() || !parsed.is_object()) return "";
+  const JsonValue* id = parsed.Find("transaction_id");
+  return id && id->is_string() ? id->text() : "";
+}
+
+constexpr std::chrono::milliseconds kFirstBackoff(100);
+constexpr std::chrono::milliseconds kMaxBackoff(5000);
+
 int Watch(std::vector<std::string> args) {
-  auto flags = TakeFlags(&args, {"--url", "--from-height", "--asset-id", "--public-key",
-                                 "--operation", "--count"});
+  std::vector<std::string> urls = TakeRepeatedFlag(&args, "--url");
+  auto flags = TakeFlags(&args, {"--from-height", "--after-transaction-id", "--asset-id",
+                                 "--public-key", "--operation", "--count", "--max-retries"});
   if (!args.empty()) throw UsageError{"watch takes only options"};
-  std::string url = flags.count("--url") ? flags["--url"]
-                                         : EnvOr("LEDGERD_STREAM_URL", kDefaultStreamUrl);
-  cli::Endpoint endpoint;
+  if (urls.empty()) urls = SplitList(EnvOr("LEDGERD_STREAM_URL", kDefaultStreamUrl));
+  if (urls.empty()) throw UsageError{"no stream URL given"};
+  std::vector<cli::Endpoint> endpoints(urls.size());
   std::string error;
-  if (!cli::ParseUrl(url, "ws", &endpoint, &error)) throw UsageError{error};
-  std::string query;
-  for (const auto& [flag, name] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"--from-height", "from_height"}, {"--asset-id", "asset_id"},
-           {"--public-key", "public_key"}, {"--operation", "operation"}}) {
-    if (!flags.count(flag)) continue;
-    const std::string& value = flags[flag];
-    if (value.find_first_of("&=?# %") != std::string::npos) {
+  for (size_t i = 0; i < urls.size(); ++i) {
+    if (!cli::ParseUrl(urls[i], "ws", &endpoints[i], &error)) throw UsageError{error};
+  }
+  if (flags.count("--from-height") && flags.count("--after-transaction-id")) {
+    throw UsageError{"--from-height and --after-transaction-id exclude each other"};
+  }
+  for (const char* flag :
+       {"--from-height", "--after-transaction-id", "--asset-id", "--public-key", "--operation"}) {
+    if (flags.count(flag) && flags[flag].find_first_of("&=?# %") != std::string::npos) {
       throw UsageError{std::string(flag) + " has characters a query cannot carry"};
     }
-    query.push_back(query.empty() && endpoint.path.find('?') == std::string::npos ? '?' : '&');
-    query.append(name).append("=").append(value);
   }
-  endpoint.path += query;
-  long long remaining = -1;
-  if (flags.count("--count")) {
-    const std::string& count = flags["--count"];
-    if (count.empty() || count.size() > 12 ||
-        count.find_first_not_of("0123456789") != std::string::npos || std::stoll(count) == 0) {
-      throw UsageError{"--count must be a positive integer"};
+  // The filters, the same on every connection.
+  std::string filters;
+  for (const auto& [flag, name] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"--asset-id", "asset_id"},
+                                                                  {"--public-key", "public_key"},
+                                                                  {"--operation", "operation"}}) {
+    if (flags.count(flag)) filters.append("&").append(name).append("=").append(flags[flag]);
+  }
+  // Before the first message: what the user asked for. After it: the last
+  // message printed, so that no connection repeats or skips one.
+  std::string resume_point;
+  if (flags.count("--from-height")) resume_point = "from_height=" + flags["--from-height"];
+  if (flags.count("--after-transaction-id")) {
+    resume_point = "after_transaction_id=" + flags["--after-transaction-id"];
+  }
+  long long remaining =
+      flags.count("--count") ? ParseCountFlag("--count", flags["--count"], false) : -1;
+  const long long max_retries = flags.count("--max-retries")
+                                    ? ParseCountFlag("--max-retries", flags["--max-retries"], true)
+                                    : -1;
+
+  size_t url_index = 0;
+  long long failures = 0;  // consecutive connections that printed nothing
+  // Ends at --count, a normal close, a lasting refusal, or after
+  // --max-retries fruitless retries; without --max-retries, never otherwise.
+  while (true) {
+    cli::Endpoint endpoint = endpoints[url_index];
+    std::string query = filters + (resume_point.empty() ? "" : "&" + resume_point);
+    if (!query.empty()) {
+      query[0] = endpoint.path.find('?') == std::string::npos ? '?' : '&';
+      endpoint.path += query;
     }
-    remaining = std::stoll(count);
+    bool printed = false;
+    const cli::WatchEnd end = cli::Watch(endpoint, [&](const std::string& message) {
+      std::cout << message << std::endl;
+      printed = true;
+      const std::string id = TransactionIdOf(message);
+      if (!id.empty()) resume_point = "after_transaction_id=" + id;
+      return remaining < 0 || --remaining > 0;
+    });
+    if (end.finished) return 0;
+    failures = printed ? 0 : failures + 1;
+    if (!RefusalIsTransient(end) || (max_retries >= 0 && failures > max_retries)) {
+      std::cerr << "ledgerctl: " << urls[url_index] << ": " << end.error << "\n";
+      return 1;
+    }
+    const std::chrono::milliseconds backoff =
+        std::min(kMaxBackoff, kFirstBackoff * (1 << std::min<long long>(failures, 6)));
+    const std::string& ended_url = urls[url_index];
+    url_index = (url_index + 1) % urls.size();
+    std::cerr << "ledgerctl: " << ended_url << ": " << end.error << "; resuming on "
+              << urls[url_index] << " with "
+              << (resume_point.empty() ? "live blocks" : resume_point) << " in " << backoff.count()
+              << " ms\n";
+    std::this_thread::sleep_for(backoff);
   }
-  bool ok = cli::Watch(
-      endpoint,
-      [&remaining](const std::string& message) {
-        std::cout << message << std::endl;
-        return remaining < 0 || --remaining > 0;
-      },
-      &error);
-  if (!ok) std::cerr << "ledgerctl: " << error << "\n";
-  return ok ? 0 : 1;
 }
 
 }  // namespace

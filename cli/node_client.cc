@@ -84,8 +84,9 @@ bool HttpRequest(const Endpoint& endpoint, const std::string& method, const std:
   }
 }
 
-bool Watch(const Endpoint& endpoint, const std::function<bool(const std::string&)>& on_message,
-           std::string* error) {
+WatchEnd Watch(const Endpoint& endpoint,
+               const std::function<bool(const std::string&)>& on_message) {
+  WatchEnd end;
   net::io_context io;
   tcp::resolver resolver(io);
   websocket::stream<tcp::socket> ws(io);
@@ -93,38 +94,43 @@ bool Watch(const Endpoint& endpoint, const std::function<bool(const std::string&
   auto results = resolver.resolve(endpoint.host, endpoint.port, ec);
   if (!ec) net::connect(ws.next_layer(), results, ec);
   if (ec) {
-    *error = "cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message();
-    return false;
+    end.error = "cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message();
+    return end;
   }
   websocket::response_type refusal;
   ws.handshake(refusal, endpoint.host + ":" + endpoint.port, endpoint.path, ec);
   if (ec) {
-    *error = "the stream refused the subscription";
-    if (refusal.result_int() != 0) {
-      *error += " (HTTP " + std::to_string(refusal.result_int()) + ")";
+    end.refused_status = static_cast<int>(refusal.result_int());
+    end.error = "the stream refused the subscription";
+    if (end.refused_status != 0) {
+      end.error += " (HTTP " + std::to_string(end.refused_status) + " " + refusal.body() + ")";
+    } else {
+      end.error += ": " + ec.message();
     }
-    *error += ": " + ec.message();
-    return false;
+    return end;
   }
   beast::flat_buffer buffer;
   while (true) {
     ws.read(buffer, ec);
     if (ec == websocket::error::closed) {
       const websocket::close_reason& reason = ws.reason();
-      if (reason.code == websocket::close_code::normal) return true;
-      *error = "the stream closed with code " + std::to_string(reason.code) + ": " +
-               std::string(reason.reason.data(), reason.reason.size());
-      return false;
+      end.finished = reason.code == websocket::close_code::normal;
+      if (!end.finished) {
+        end.error = "the stream closed with code " + std::to_string(reason.code) + ": " +
+                    std::string(reason.reason.data(), reason.reason.size());
+      }
+      return end;
     }
     if (ec) {
-      *error = "the stream connection failed: " + ec.message();
-      return false;
+      end.error = "the stream connection failed: " + ec.message();
+      return end;
     }
     std::string message = beast::buffers_to_string(buffer.data());
     buffer.consume(buffer.size());
     if (!on_message(message)) {
       ws.close(websocket::close_code::normal, ec);
-      return true;
+      end.finished = true;
+      return end;
     }
   }
 }

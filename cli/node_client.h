@@ -35,13 +35,23 @@ bool HttpRequest(const Endpoint& endpoint, const std::string& method, const std:
                  const std::string& body, std::chrono::seconds timeout, HttpResponse* response,
                  std::string* error);
 
+// How a subscription ended.
+struct WatchEnd {
+  // True when `on_message` asked to stop or the server closed normally
+  // (1000); false when the connection failed, was refused, or was closed
+  // with another code.
+  bool finished = false;
+  // The HTTP status of a refused upgrade; 0 when the upgrade was not refused.
+  int refused_status = 0;
+  // Why it ended, for people: the error, the refusal's status and body, or
+  // the close code and reason. Empty when finished.
+  std::string error;
+};
+
 // Subscribes to the stream at `endpoint` and calls `on_message` for every
-// text message until it returns false or the server closes. Returns false
-// with `*error` when the connection fails or the server refuses it (the HTTP
-// status and body are in the error), or closes with a code other than normal
-// (the code and reason are in the error).
-bool Watch(const Endpoint& endpoint, const std::function<bool(const std::string&)>& on_message,
-           std::string* error);
+// text message until it returns false or the connection ends; says how it
+// ended.
+WatchEnd Watch(const Endpoint& endpoint, const std::function<bool(const std::string&)>& on_message);
 
 }  // namespace cli
 

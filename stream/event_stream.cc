@@ -11,9 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/block_store.h"
 #include "stream/block_events.h"
 #include "stream/broadcaster.h"
 #include "stream/listener.h"
+#include "stream/subscription.h"
 
 namespace stream {
 namespace {
@@ -45,8 +47,13 @@ std::optional<net::ssl::context> LoadTlsContext(const EventStreamOptions& option
 }  // namespace
 
 struct EventStream::Impl {
-  Impl(const ledger::CommittedBlockSource& source, EventStreamOptions stream_options)
-      : blocks(source),
+  Impl(const ledger::BlockStore& store, EventStreamOptions stream_options)
+      : blocks(store),
+        locate([&store](std::string_view id) -> std::optional<TransactionPosition> {
+          const std::optional<ledger::TransactionLocation> location = store.LocateTransaction(id);
+          if (!location) return std::nullopt;
+          return TransactionPosition{location->height, location->index};
+        }),
         options(std::make_shared<const EventStreamOptions>(std::move(stream_options))),
         counters(std::make_shared<Counters>()),
         io_context(std::make_unique<net::io_context>(std::max(1, options->threads))),
@@ -54,6 +61,7 @@ struct EventStream::Impl {
                                                   options->max_connections, counters)) {}
 
   const ledger::CommittedBlockSource& blocks;
+  const TransactionLocator locate;
   const std::shared_ptr<const EventStreamOptions> options;
   // Outlives the broadcaster, so counters() works after Stop.
   const std::shared_ptr<Counters> counters;
@@ -73,8 +81,8 @@ struct EventStream::Impl {
   uint16_t port = 0;
 };
 
-EventStream::EventStream(const ledger::CommittedBlockSource& blocks, EventStreamOptions options)
-    : impl_(std::make_unique<Impl>(blocks, std::move(options))) {}
+EventStream::EventStream(const ledger::BlockStore& store, EventStreamOptions options)
+    : impl_(std::make_unique<Impl>(store, std::move(options))) {}
 
 EventStream::~EventStream() { Stop(); }
 
@@ -102,7 +110,7 @@ bool EventStream::Start(std::string* error) {
   }
   auto listener =
       std::make_shared<Listener>(*impl_->io_context, impl_->tls ? &*impl_->tls : nullptr,
-                                 impl_->broadcaster, impl_->blocks, impl_->options);
+                                 impl_->broadcaster, impl_->blocks, impl_->locate, impl_->options);
   if (!listener->Open(net::ip::tcp::endpoint(address, options.port), error)) return false;
   impl_->port = listener->local_endpoint().port();
   impl_->listener = std::move(listener);

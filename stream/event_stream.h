@@ -14,6 +14,10 @@
 
 #include "ledger/committed_block.h"
 
+namespace ledger {
+class BlockStore;
+}  // namespace ledger
+
 namespace stream {
 
 // The one path the stream serves.
@@ -63,16 +67,17 @@ struct EventStreamCounters {
 };
 
 // Serves the stream from its own threads. Register it with
-// ledger::Application::AddObserver; it reads history for `from_height`
-// resumes through `blocks`.
+// ledger::Application::AddObserver; it reads history for `from_height` and
+// `after_transaction_id` resumes from `store` (blocks and the
+// transaction-position index).
 //
 // Thread safety: OnBlockCommitted and counters() may be called from any
 // thread at any time. Start and Stop must not be called concurrently with
 // each other.
 class EventStream : public ledger::BlockObserver {
  public:
-  // `blocks` must outlive the EventStream.
-  EventStream(const ledger::CommittedBlockSource& blocks, EventStreamOptions options);
+  // `store` must outlive the EventStream.
+  EventStream(const ledger::BlockStore& store, EventStreamOptions options);
   // Stops if still running.
   ~EventStream() override;
 

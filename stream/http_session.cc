@@ -54,11 +54,13 @@ std::optional<Refusal> HandshakeRefusal(const http::request<http::empty_body>& r
 template <class Stream>
 HttpSession<Stream>::HttpSession(Stream&& stream, std::shared_ptr<Broadcaster> broadcaster,
                                  const ledger::CommittedBlockSource& blocks,
-                                 std::shared_ptr<const EventStreamOptions> options)
+                                 std::shared_ptr<const EventStreamOptions> options,
+                                 TransactionLocator locate)
     : stream_(std::move(stream)),
       broadcaster_(std::move(broadcaster)),
       blocks_(blocks),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      locate_(std::move(locate)) {}
 
 template <class Stream>
 void HttpSession<Stream>::Run() {
@@ -140,6 +142,13 @@ void HttpSession<Stream>::Route() {
   std::string error;
   if (!ParseSubscription(query, &subscription, &error)) {
     return Respond(http::status::bad_request, error);
+  }
+  if (const std::optional<std::string>& after = subscription.after_transaction_id) {
+    if (locate_) subscription.after_position = locate_(*after);
+    if (!subscription.after_position) {
+      return Respond(http::status::bad_request,
+                     "after_transaction_id " + *after + " is not a committed transaction");
+    }
   }
   if (!beast::websocket::is_upgrade(request)) {
     response_.set(http::field::upgrade, "websocket");

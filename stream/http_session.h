@@ -16,6 +16,7 @@
 #include "ledger/committed_block.h"
 #include "stream/broadcaster.h"
 #include "stream/event_stream.h"
+#include "stream/subscription.h"
 
 namespace stream {
 
@@ -28,13 +29,16 @@ namespace net = boost::asio;
 template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
+  // `locate` resolves after_transaction_id; without one, every such request
+  // is refused as naming no committed transaction.
   HttpSession(Stream&& stream, std::shared_ptr<Broadcaster> broadcaster,
               const ledger::CommittedBlockSource& blocks,
-              std::shared_ptr<const EventStreamOptions> options);
+              std::shared_ptr<const EventStreamOptions> options, TransactionLocator locate = {});
 
   // Reads one request and answers it: a valid upgrade of the stream path
   // becomes a WebSocketSession; anything else gets a JSON error (404 unknown
-  // path, 405 not GET, 400 bad parameter, 426 not an upgrade, 503 full; with
+  // path, 405 not GET, 400 bad parameter or an after_transaction_id that is
+  // not committed, 426 not an upgrade, 503 full; with
   // Access-Control-Allow-Origin: *) and the connection is closed.
   void Run();
 
@@ -55,6 +59,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   const std::shared_ptr<Broadcaster> broadcaster_;
   const ledger::CommittedBlockSource& blocks_;
   const std::shared_ptr<const EventStreamOptions> options_;
+  const TransactionLocator locate_;
   beast::flat_buffer buffer_;
   http::request_parser<http::empty_body> parser_;
   std::size_t head_bytes_ = 0;  // request line and headers read so far

@@ -21,12 +21,13 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay(100);
 
 Listener::Listener(net::io_context& io_context, net::ssl::context* tls,
                    std::shared_ptr<Broadcaster> broadcaster,
-                   const ledger::CommittedBlockSource& blocks,
+                   const ledger::CommittedBlockSource& blocks, TransactionLocator locate,
                    std::shared_ptr<const EventStreamOptions> options)
     : io_context_(io_context),
       tls_(tls),
       broadcaster_(std::move(broadcaster)),
       blocks_(blocks),
+      locate_(std::move(locate)),
       options_(std::move(options)),
       strand_(net::make_strand(io_context)),
       acceptor_(strand_),
@@ -97,11 +98,11 @@ void Listener::StartSession(tcp::socket socket) {
   if (tls_ != nullptr) {
     std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
         beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_), broadcaster_, blocks_,
-        options_)
+        options_, locate_)
         ->Run();
   } else {
     std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                     broadcaster_, blocks_, options_)
+                                                     broadcaster_, blocks_, options_, locate_)
         ->Run();
   }
 }

@@ -18,15 +18,17 @@
 #include "ledger/committed_block.h"
 #include "stream/broadcaster.h"
 #include "stream/event_stream.h"
+#include "stream/subscription.h"
 
 namespace stream {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  // `tls` (null for ws://) and `blocks` must outlive every session.
+  // `tls` (null for ws://) and `blocks` must outlive every session;
+  // `locate` resolves after_transaction_id.
   Listener(boost::asio::io_context& io_context, boost::asio::ssl::context* tls,
            std::shared_ptr<Broadcaster> broadcaster, const ledger::CommittedBlockSource& blocks,
-           std::shared_ptr<const EventStreamOptions> options);
+           TransactionLocator locate, std::shared_ptr<const EventStreamOptions> options);
 
   // Binds and listens on `endpoint`. Returns false with `*error` if the
   // address cannot be used (in use, not local, no permission).
@@ -50,6 +52,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::ssl::context* const tls_;
   const std::shared_ptr<Broadcaster> broadcaster_;
   const ledger::CommittedBlockSource& blocks_;
+  const TransactionLocator locate_;
   const std::shared_ptr<const EventStreamOptions> options_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::tcp::acceptor acceptor_;

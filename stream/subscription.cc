@@ -15,7 +15,8 @@
 namespace stream {
 namespace {
 
-constexpr size_t kAssetIdLength = 64;
+// Asset ids and transaction ids are both SHA3-256 digests in hex.
+constexpr size_t kIdLength = 64;
 
 bool IsLowerHex(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
@@ -37,12 +38,13 @@ bool ParseFromHeight(std::string_view text, int64_t* height, std::string* error)
   return false;
 }
 
-bool ParseAssetId(std::string_view text, std::string* asset_id, std::string* error) {
-  if (text.size() != kAssetIdLength || !IsLowerHex(text)) {
-    *error = "asset_id must be 64 lower-case hexadecimal digits, got '" + std::string(text) + "'";
+bool ParseId(std::string_view name, std::string_view text, std::string* id, std::string* error) {
+  if (text.size() != kIdLength || !IsLowerHex(text)) {
+    *error = std::string(name) + " must be 64 lower-case hexadecimal digits, got '" +
+             std::string(text) + "'";
     return false;
   }
-  *asset_id = std::string(text);
+  *id = std::string(text);
   return true;
 }
 
@@ -105,17 +107,23 @@ bool ParseSubscription(std::string_view query, Subscription* out, std::string* e
       int64_t height = 0;
       ok = ParseFromHeight(param.value, &height, error);
       if (ok) out->from_height = height;
+    } else if (name == "after_transaction_id") {
+      ok = ParseId(name, param.value, &out->after_transaction_id.emplace(), error);
     } else if (name == "asset_id") {
-      ok = ParseAssetId(param.value, &out->asset_id.emplace(), error);
+      ok = ParseId(name, param.value, &out->asset_id.emplace(), error);
     } else if (name == "public_key") {
       ok = ParsePublicKey(param.value, &out->public_key.emplace(), error);
     } else if (name == "operation") {
       ok = ParseOperationName(param.value, &out->operation.emplace(), error);
     } else {
       *error = "unknown parameter '" + name +
-               "'; expected from_height, asset_id, public_key or operation";
+               "'; expected from_height, after_transaction_id, asset_id, public_key or operation";
     }
     if (!ok) return false;
+  }
+  if (out->from_height && out->after_transaction_id) {
+    *error = "from_height and after_transaction_id exclude each other; give one resume point";
+    return false;
   }
   return true;
 }

@@ -58,7 +58,13 @@ void WebSocketSession<Stream>::Run(http::request<http::empty_body> request) {
   // the store. Joining before the upgrade completes means every block
   // committed after the client sees the upgrade response reaches it.
   joined_ = broadcaster_->Join(this, this->weak_from_this());
-  next_height_ = subscription_.from_height.value_or(blocks_.LastHeight() + 1);
+  if (subscription_.after_position) {
+    // The resume point's own block comes from the store, without the
+    // transactions up to the resume point (QueueMatchingFrames).
+    next_height_ = subscription_.after_position->height;
+  } else {
+    next_height_ = subscription_.from_height.value_or(blocks_.LastHeight() + 1);
+  }
   ws_.async_accept(upgrade_request_, beast::bind_front_handler(&WebSocketSession::OnAccept,
                                                                this->shared_from_this()));
 }
@@ -201,13 +207,18 @@ template <class Stream>
 size_t WebSocketSession<Stream>::QueueMatchingFrames(
     const std::shared_ptr<const BlockEvents>& block) {
   OutboundStream<Stream>& outbound = ws_.next_layer();
+  const std::optional<TransactionPosition>& after = subscription_.after_position;
+  const bool resumes_inside = after && after->height == block->height;
   size_t bytes = 0;
   for (const TransactionEvent& event : block->transactions) {
+    if (resumes_inside && event.transaction.index <= after->index) continue;
     if (!subscription_.Matches(event.transaction)) continue;
     outbound.QueueFrame(block, net::buffer(event.frame));
     bytes += event.frame.size();
     ++unconfirmed_messages_;
+    last_queued_event_ = &event;
   }
+  if (bytes > 0) last_queued_block_ = block;
   return bytes;
 }
 
@@ -228,9 +239,21 @@ int64_t WebSocketSession<Stream>::ResumeHeight() const {
 }
 
 template <class Stream>
+std::optional<std::string> WebSocketSession<Stream>::ResumeTransactionId() const {
+  if (last_queued_event_ != nullptr) return last_queued_event_->transaction.id;
+  return subscription_.after_transaction_id;
+}
+
+template <class Stream>
 void WebSocketSession<Stream>::Close(websocket::close_code code, const std::string& reason_prefix) {
+  // A close reason holds at most 123 bytes (RFC 6455 §5.5): room for the
+  // prefix and a 64-digit id, not for the height beside it. The id is the
+  // better resume point (no duplicates); the client can derive the height
+  // from the last message it received.
+  const std::optional<std::string> resume_id = ResumeTransactionId();
   const std::string reason =
-      reason_prefix + "; resume with from_height=" + std::to_string(ResumeHeight());
+      resume_id ? reason_prefix + "; resume with after_transaction_id=" + *resume_id
+                : reason_prefix + "; resume with from_height=" + std::to_string(ResumeHeight());
   phase_ = Phase::kEnded;
   live_queue_.clear();
   queued_messages_ = 0;

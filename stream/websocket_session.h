@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ledger/committed_block.h"
@@ -37,8 +38,9 @@ template <class Stream>
 class WebSocketSession : public Subscriber,
                          public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  // Takes over `stream`, whose upgrade request asked for `subscription` and
-  // took a place in `broadcaster` (given back when the session ends).
+  // Takes over `stream`, whose upgrade request asked for `subscription` (with
+  // after_position set when it names after_transaction_id) and took a place
+  // in `broadcaster` (given back when the session ends).
   WebSocketSession(Stream&& stream, Subscription subscription,
                    std::shared_ptr<Broadcaster> broadcaster,
                    const ledger::CommittedBlockSource& blocks,
@@ -78,12 +80,16 @@ class WebSocketSession : public Subscriber,
   void Pump();
   void WriteQueuedBlocks();
   void ReplayNextBlocks();
-  // Queues the frames of `block` that match the subscription on the socket;
-  // returns their size in bytes.
+  // Queues the frames of `block` that match the subscription on the socket,
+  // leaving out those at or before after_position; returns their size in
+  // bytes.
   size_t QueueMatchingFrames(const std::shared_ptr<const BlockEvents>& block);
   size_t CountMatching(const BlockEvents& block) const;
   // The height of the first block this subscriber has not been sent whole.
   int64_t ResumeHeight() const;
+  // The id of the last transaction queued on the socket, else the one the
+  // subscription resumed after; nullopt if neither exists.
+  std::optional<std::string> ResumeTransactionId() const;
   void Close(websocket::close_code code, const std::string& reason_prefix);
   void Report(beast::error_code ec, const char* what) const;
 
@@ -106,6 +112,9 @@ class WebSocketSession : public Subscriber,
   std::deque<QueuedBlock> live_queue_;
   size_t queued_messages_ = 0;
   size_t unconfirmed_messages_ = 0;  // queued on the socket, not yet written
+  // The last transaction queued on the socket, kept alive by its block.
+  std::shared_ptr<const BlockEvents> last_queued_block_;
+  const TransactionEvent* last_queued_event_ = nullptr;
 };
 
 }  // namespace stream

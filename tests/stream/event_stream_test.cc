@@ -10,7 +10,6 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 
 #include "stream_test_util.h"
@@ -391,10 +390,11 @@ TEST_F(EventStreamTest, ResumeWhileBlocksCommitContinuously) {
   }
 }
 
-// A client that stops reading is closed with 1008 naming the first height it
-// did not get whole, while another client gets everything; resuming from that
-// height gives the first client the rest exactly once.
-TEST_F(EventStreamTest, SlowConsumerIsClosedWithResumeHeightAndResumes) {
+// A client that stops reading is closed with 1008 naming the last transaction
+// it was sent, while another client gets everything; resuming after that
+// transaction (or from the next height) gives the first client the rest
+// exactly once.
+TEST_F(EventStreamTest, SlowConsumerIsClosedWithResumePointAndResumes) {
   EventStreamOptions options;
   options.max_queue_messages = 20;
   options.socket_send_buffer_bytes = 4096;  // stall quickly
@@ -447,28 +447,39 @@ TEST_F(EventStreamTest, SlowConsumerIsClosedWithResumeHeightAndResumes) {
   const std::vector<std::string> before_close = slow.ReadUntilClosed();
   ASSERT_EQ(slow.close_reason().code, websocket::close_code::policy_error);
   const std::string reason(slow.close_reason().reason.data(), slow.close_reason().reason.size());
-  const std::string prefix = "slow consumer; resume with from_height=";
+  // The reason names the last transaction written before the close frame.
+  const std::string prefix = "slow consumer; resume with after_transaction_id=";
   ASSERT_EQ(reason.rfind(prefix, 0), 0u) << reason;
-  const int64_t resume_height = std::stoll(reason.substr(prefix.size()));
-  // It got every block before the resume height whole, and nothing after.
+  ASSERT_LE(reason.size(), 123u);  // RFC 6455 §5.5
+  const std::string resume_after = reason.substr(prefix.size());
+  ASSERT_FALSE(before_close.empty());
+  EXPECT_EQ(before_close.back().find("{\"transaction_id\":\"" + resume_after + "\""), 0u)
+      << before_close.back();
+  // It got whole blocks: everything up to that transaction's block, nothing
+  // after.
+  const int64_t resume_height = HeightOf(before_close.back()) + 1;
   std::vector<std::string> before_resume_height;
   for (const std::string& message : all_messages_) {
     if (HeightOf(message) < resume_height) before_resume_height.push_back(message);
   }
   EXPECT_EQ(before_close, before_resume_height);
 
-  TestClient resumed;
-  ASSERT_FALSE(resumed.Connect(port(), FromHeight(resume_height)));
+  // Resuming after that id gives exactly the missed messages, and so does
+  // from_height at the next height.
   const std::vector<std::string> rest = MessagesFrom(resume_height);
-  const std::vector<std::string> after = resumed.ReadMessages(rest.size());
-  // Keep only what the client did not have (none, when the height is exact).
-  std::set<std::string> had(before_close.begin(), before_close.end());
+  TestClient by_id;
+  ASSERT_FALSE(
+      by_id.Connect(port(), std::string(kStreamPath) + "?after_transaction_id=" + resume_after));
+  TestClient by_height;
+  ASSERT_FALSE(by_height.Connect(port(), FromHeight(resume_height)));
+  EXPECT_EQ(by_id.ReadMessages(rest.size()), rest);
+  EXPECT_EQ(by_height.ReadMessages(rest.size()), rest);
   std::vector<std::string> combined = before_close;
-  for (const std::string& message : after) {
-    if (!had.count(message)) combined.push_back(message);
-  }
-  EXPECT_EQ(after, rest);
+  combined.insert(combined.end(), rest.begin(), rest.end());
   EXPECT_EQ(combined, all_messages_);
+  // Nothing more than that: the next message is the next block's.
+  const std::vector<std::string> next = CommitBlock(Creates(1));
+  EXPECT_EQ(by_id.ReadMessages(1), next);
 }
 
 TEST_F(EventStreamTest, FiltersApplyToReplayAndLiveAndCombine) {

@@ -108,6 +108,31 @@ TEST(SubscriptionTest, RejectsUnknownAndRepeatedParameters) {
   EXPECT_NE(ParseError("from_height=1&from_height=2").find("more than once"), std::string::npos);
 }
 
+TEST(SubscriptionTest, ParsesAfterTransactionId) {
+  Subscription subscription;
+  std::string error;
+  ASSERT_TRUE(
+      ParseSubscription("after_transaction_id=" + std::string(kAssetId) + "&operation=TRANSFER",
+                        &subscription, &error))
+      << error;
+  EXPECT_EQ(subscription.after_transaction_id, std::string(kAssetId));
+  EXPECT_FALSE(subscription.from_height);
+  EXPECT_FALSE(subscription.after_position);  // the server looks it up
+}
+
+TEST(SubscriptionTest, RejectsMalformedAfterTransactionId) {
+  EXPECT_NE(ParseError("after_transaction_id=1234").find("after_transaction_id must be 64"),
+            std::string::npos);
+  EXPECT_NE(ParseError("after_transaction_id=" + std::string(64, 'A')).find("lower-case"),
+            std::string::npos);
+}
+
+TEST(SubscriptionTest, RejectsBothResumePoints) {
+  EXPECT_NE(ParseError("from_height=3&after_transaction_id=" + std::string(kAssetId))
+                .find("exclude each other"),
+            std::string::npos);
+}
+
 TEST(SubscriptionTest, FiltersCombineWithAnd) {
   Subscription subscription;
   subscription.asset_id = kAssetId;

@@ -133,6 +133,12 @@ int DevNode::Terminate() {
   return status;
 }
 
+void DevNode::Kill() {
+  if (!process_) return;
+  process_->Kill();
+  process_.reset();
+}
+
 HttpClient::Response DevNode::Submit(const std::string& json, const std::string& mode) const {
   return HttpClient(http_port_)
       .Request(http::verb::post, "/api/v1/transactions?mode=" + mode, json);

@@ -67,6 +67,10 @@ class DevNode {
   // SIGTERM; returns the exit status (0 for a clean shutdown).
   int Terminate();
 
+  // SIGKILL, as a crash would end it; returns once it is reaped. Start
+  // brings it back on the same data directory and ports.
+  void Kill();
+
   uint16_t http_port() const { return http_port_; }
   uint16_t ws_port() const { return ws_port_; }
 

@@ -35,6 +35,15 @@ std::vector<std::string> IdsIn(const std::vector<std::string>& messages) {
   return ids;
 }
 
+// The reason of the 1001 close for a client that was sent `sent` on its
+// connection: the last transaction sent, else the height to resume from.
+std::string GoingAwayReason(const std::vector<std::string>& sent, int64_t resume_height) {
+  if (!sent.empty()) {
+    return "server going away; resume with after_transaction_id=" + IdIn(sent.back());
+  }
+  return "server going away; resume with from_height=" + std::to_string(resume_height);
+}
+
 std::vector<std::string> IdsOf(const std::vector<Tx>& txs) {
   std::vector<std::string> ids;
   for (const Tx& tx : txs) ids.push_back(tx.id);
@@ -272,6 +281,7 @@ TEST_F(StreamE2eTest, FiltersApplyToReplayAndLiveAlikeAndCombine) {
     Filter filter;
     std::optional<int64_t> from_height;
     std::unique_ptr<TestClient> client = std::make_unique<TestClient>();
+    std::vector<std::string> expected = {};
   };
   std::vector<Subscriber> subscribers;
   for (const Filter& filter : filters) {
@@ -322,6 +332,7 @@ TEST_F(StreamE2eTest, FiltersApplyToReplayAndLiveAlikeAndCombine) {
       if (in_range && subscriber.filter.Matches(all[i])) expected.push_back(messages[i]);
     }
     EXPECT_EQ(subscriber.client->ReadMessages(expected.size()), expected);
+    subscriber.expected = expected;
   }
 
   std::vector<std::future<std::vector<std::string>>> rest;
@@ -336,7 +347,7 @@ TEST_F(StreamE2eTest, FiltersApplyToReplayAndLiveAlikeAndCombine) {
     EXPECT_TRUE(rest[i].get().empty());
     EXPECT_EQ(subscribers[i].client->close_reason().code, websocket::close_code::going_away);
     EXPECT_EQ(CloseReasonOf(*subscribers[i].client),
-              "server going away; resume with from_height=" + std::to_string(tip + 1));
+              GoingAwayReason(subscribers[i].expected, tip + 1));
   }
 }
 
@@ -379,9 +390,9 @@ TEST_F(StreamE2eTest, InvalidTransactionsNeverAppear) {
 }
 
 // SIGTERM closes every session — reading, replayed, filtered, or not reading
-// at all — with 1001 naming the height after the tip, once everything before
-// it was sent; after a restart on the same store, that height resumes
-// exactly.
+// at all — with 1001 naming the last transaction sent (or, with none, the
+// height after the tip), once everything before it was sent; after a restart
+// on the same store, both resume exactly.
 TEST_F(StreamE2eTest, SigtermClosesEverySessionWith1001AndResumeAfterRestart) {
   ASSERT_NO_FATAL_FAILURE(StartNode());
   TestClient reading, lagging, filtered;
@@ -408,18 +419,20 @@ TEST_F(StreamE2eTest, SigtermClosesEverySessionWith1001AndResumeAfterRestart) {
   }
   EXPECT_EQ(node_->Terminate(), 0);
   const std::vector<std::string> expected_rest[] = {{}, before, {}, {}};
+  const std::vector<std::string> sent[] = {before, before, {}, before};
   for (size_t i = 0; i < std::size(clients); ++i) {
     SCOPED_TRACE("client " + std::to_string(i));
     EXPECT_EQ(rest[i].get(), expected_rest[i]);
     EXPECT_EQ(clients[i]->close_reason().code, websocket::close_code::going_away);
-    EXPECT_EQ(CloseReasonOf(*clients[i]),
-              "server going away; resume with from_height=" + std::to_string(resume_height));
+    EXPECT_EQ(CloseReasonOf(*clients[i]), GoingAwayReason(sent[i], resume_height));
   }
   EXPECT_NE(node_->LogText().find("stopped; store closed"), std::string::npos);
 
   ASSERT_TRUE(node_->Start());
-  TestClient resumed;
+  TestClient resumed, resumed_by_id;
   ASSERT_FALSE(resumed.Connect(node_->ws_port(), Target(FromHeight(resume_height))));
+  ASSERT_FALSE(resumed_by_id.Connect(node_->ws_port(),
+                                     Target("?after_transaction_id=" + IdIn(before.back()))));
   const Tx d = NewCreate(alice_, "d");
   const Tx c_to_alice = NewTransfer(c, carol_, alice_);
   ASSERT_NO_FATAL_FAILURE(Submit(d));
@@ -427,6 +440,7 @@ TEST_F(StreamE2eTest, SigtermClosesEverySessionWith1001AndResumeAfterRestart) {
   const std::vector<std::string> after = MessagesOf({d, c_to_alice});
   EXPECT_GE(HeightIn(after.front()), resume_height);
   EXPECT_EQ(resumed.ReadMessages(after.size()), after);
+  EXPECT_EQ(resumed_by_id.ReadMessages(after.size()), after);
 }
 
 }  // namespace

@@ -116,13 +116,15 @@ TEST_F(StreamE2eTest, SlowConsumerIsClosedWith1008AndResumesExactlyOnce) {
     }
   }
 
-  // The slow client got every block before the resume height whole, and
-  // nothing after it.
+  // The close names the last transaction the slow client was sent; it got
+  // every block up to that one's whole, and nothing after it.
   ASSERT_EQ(slow.close_reason().code, websocket::close_code::policy_error);
   const std::string reason = CloseReasonOf(slow);
-  const std::string prefix = "slow consumer; resume with from_height=";
+  const std::string prefix = "slow consumer; resume with after_transaction_id=";
   ASSERT_EQ(reason.rfind(prefix, 0), 0u) << reason;
-  const int64_t resume_height = std::stoll(reason.substr(prefix.size()));
+  ASSERT_FALSE(before_close.empty());
+  EXPECT_EQ(reason.substr(prefix.size()), IdIn(before_close.back()));
+  const int64_t resume_height = HeightIn(before_close.back()) + 1;
   std::vector<std::string> below, rest;
   for (const std::string& message : fast_received) {
     (HeightIn(message) < resume_height ? below : rest).push_back(message);
@@ -130,10 +132,13 @@ TEST_F(StreamE2eTest, SlowConsumerIsClosedWith1008AndResumesExactlyOnce) {
   EXPECT_EQ(before_close, below);
   ASSERT_FALSE(rest.empty());
 
-  TestClient resumed;
-  ASSERT_FALSE(
-      resumed.Connect(node_->ws_port(), Target("?from_height=" + std::to_string(resume_height))));
+  TestClient resumed, resumed_by_height;
+  ASSERT_FALSE(resumed.Connect(node_->ws_port(),
+                               Target("?after_transaction_id=" + reason.substr(prefix.size()))));
+  ASSERT_FALSE(resumed_by_height.Connect(node_->ws_port(),
+                                         Target("?from_height=" + std::to_string(resume_height))));
   EXPECT_EQ(resumed.ReadMessages(rest.size()), rest);
+  EXPECT_EQ(resumed_by_height.ReadMessages(rest.size()), rest);
   // Nothing more: the next message is the next transaction's.
   const Tx next = NewCreate(bob_, "after the resume");
   ASSERT_NO_FATAL_FAILURE(Submit(next, "commit"));
