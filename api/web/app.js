@@ -1,7 +1,8 @@
 // The live page of ledgerd. It reads the event stream's URL from the API
 // root, follows the stream with the browser's WebSocket, and after any
-// disconnect resumes with from_height and drops the ids it already shows, so
-// that nothing is missed and nothing is shown twice (docs/event-stream.md).
+// disconnect resumes after the last transaction it received
+// (after_transaction_id; from_height before the first one), so that nothing
+// is missed and nothing is shown twice (docs/event-stream.md).
 // What comes from the network reaches the DOM only through textContent and
 // attributes, never as HTML.
 (() => {
@@ -46,6 +47,7 @@
     url: null, // the advertised stream URL (API root's "streams")
     filters: {}, // asset_id, public_key, operation: the non-empty ones
     resumeFrom: null, // from_height of the next connection; null: the tip + 1
+    lastId: null, // the last transaction received; the next connection resumes after it
     socket: null,
     opened: false, // whether the current socket got past the upgrade
     attempt: 0, // failed connections in a row, for the backoff
@@ -88,7 +90,8 @@
   function subscriptionUrl() {
     const url = new URL(stream.url);
     for (const [name, value] of Object.entries(stream.filters)) url.searchParams.set(name, value);
-    url.searchParams.set('from_height', String(stream.resumeFrom));
+    if (stream.lastId !== null) url.searchParams.set('after_transaction_id', stream.lastId);
+    else url.searchParams.set('from_height', String(stream.resumeFrom));
     return url.toString();
   }
 
@@ -99,7 +102,7 @@
     let tip = null;
     try {
       if (!stream.url) stream.url = await advertisedStreamUrl();
-      if (stream.resumeFrom === null) tip = (await getJson('health')).height;
+      if (stream.resumeFrom === null && stream.lastId === null) tip = (await getJson('health')).height;
     } catch (error) {
       if (generation === stream.generation) scheduleReconnect('node unreachable');
       return;
@@ -107,7 +110,7 @@
     if (generation !== stream.generation) return;
     // Live from the block after the tip: everything committed after this
     // look arrives, however long the socket takes to open.
-    if (stream.resumeFrom === null) stream.resumeFrom = tip + 1;
+    if (stream.resumeFrom === null && stream.lastId === null) stream.resumeFrom = tip + 1;
 
     const url = subscriptionUrl();
     el.streamUrl.textContent = url;
@@ -144,8 +147,10 @@
     }
     const { transaction_id: id, asset_id: assetId, height } = message || {};
     if (typeof id !== 'string' || typeof assetId !== 'string' || !Number.isSafeInteger(height)) return;
-    // A block's messages may be cut short by a disconnect: resume at its
-    // height and drop the ids already shown.
+    // The next connection starts right after this one. Should the node not
+    // know it (another chain on the same address), the page falls back to
+    // this height and drops the ids it already shows.
+    stream.lastId = id;
     stream.resumeFrom = height;
     if (view.ids.has(id)) return;
     addTransaction(height, id, assetId);
@@ -153,15 +158,26 @@
 
   async function onStreamClose(event, url) {
     const socket = stream.socket;
-    // The node names the exact height to resume from when it closes on
+    // The node names the exact point to resume from when it closes on
     // purpose (going away, slow consumer).
-    const named = /from_height=(\d+)/.exec(event.reason || '');
-    if (named) stream.resumeFrom = Number(named[1]);
+    const namedId = /after_transaction_id=([0-9a-f]{64})/.exec(event.reason || '');
+    if (namedId) stream.lastId = namedId[1];
+    const namedHeight = /from_height=(\d+)/.exec(event.reason || '');
+    if (namedHeight) stream.resumeFrom = Number(namedHeight[1]);
     if (!stream.opened) {
       // The upgrade failed and the browser does not say why: ask the stream
       // over HTTP, which answers a bad filter with 400 and its reason.
       const refusal = await refusalOf(url);
       if (socket !== stream.socket) return;
+      if (refusal && refusal.status === 400 && stream.lastId !== null &&
+          refusal.message.startsWith('after_transaction_id')) {
+        // The node does not know the last transaction shown: resume by
+        // height instead.
+        stream.socket = null;
+        stream.lastId = null;
+        scheduleReconnect('resuming by height');
+        return;
+      }
       if (refusal && refusal.status === 400) {
         stream.socket = null;
         setConnection('refused', 'filter refused');
@@ -207,6 +223,7 @@
     stream.timer = null;
     stream.attempt = 0;
     stream.resumeFrom = resumeFrom;
+    stream.lastId = null;
     clearBlocks();
     connect();
   }

@@ -1,7 +1,8 @@
 // The live page at GET / in headless Chromium against a real ledgerd --dev:
 // transactions posted with ledgerctl appear in order; after the node stops
-// and restarts on the same data directory and ports, the page resumes and
-// shows what was committed meanwhile, each once; a filter shows only what
+// and restarts on the same data directory and ports, the page resumes after
+// the last transaction it showed and shows what was committed meanwhile,
+// each once; a filter shows only what
 // matches, and a filter the stream refuses shows the stream's message.
 //
 // Environment: LEDGERD and LEDGERCTL (the binaries), LEDGERD_BROWSER_ARTIFACTS
@@ -214,13 +215,13 @@ test('the look-up form shows a transaction, an asset history and outputs', async
   ]);
 });
 
-test('after a restart the page resumes and shows what was committed meanwhile, once', async () => {
+test('after a restart the page resumes after the last transaction it showed, and shows what was committed meanwhile, once', async () => {
   await stopNode(node);
   await page.waitForFunction(() => document.getElementById('connection').dataset.state !== 'open', null, WAIT);
 
   // Committed while the page cannot see the stream: the node runs on the
   // same data directory with its stream on another port, so these reach
-  // the page only through from_height when it reconnects.
+  // the page only by resuming after the last transaction it showed.
   const offline = await startNode(await freePort());
   bicycleBack = commit('transfer', '--key-file', bob.file, '--spend', `${transfer.file}:0`, '--output', alice.publicKey);
   const meanwhile = [bicycleBack, commit('create', '--key-file', alice.file, '--asset', '{"name":"tandem"}')];
@@ -229,6 +230,8 @@ test('after a restart the page resumes and shows what was committed meanwhile, o
 
   node = await startNode(wsPort);
   await waitForState('open');
+  assert.equal(await page.textContent('#stream-url'),
+    `ws://127.0.0.1:${wsPort}/api/v1/streams/valid_transactions?after_transaction_id=${bobsCreate.id}`);
   await waitForIds(meanwhile.map((tx) => tx.id));
   const live = commit('create', '--key-file', bob.file, '--asset', '{"name":"canoe"}');
   await waitForIds([live.id]);
