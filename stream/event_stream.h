@@ -90,9 +90,10 @@ class EventStream : public ledger::BlockObserver {
   bool Start(std::string* error);
 
   // Stops accepting, closes every session with 1001 (going away) naming the
-  // height to resume from, waits up to `stop_grace` for the close handshakes,
-  // then stops the threads and drops the connections still open. Idempotent;
-  // blocks committed afterwards are ignored. Cannot be started again.
+  // point to resume from (the last transaction sent, else a height), waits
+  // up to `stop_grace` for the close handshakes, then stops the threads and
+  // drops the connections still open. Idempotent; blocks committed afterwards
+  // are ignored. Cannot be started again.
   void Stop();
 
   // The bound port once started (useful with port 0), else 0.

@@ -18,8 +18,8 @@ class Subscriber {
   // Returns at once; never waits on the socket.
   virtual void Deliver(std::shared_ptr<const BlockEvents> block) = 0;
 
-  // Closes the connection with 1001 (going away), naming the height to
-  // resume from. Returns at once.
+  // Closes the connection with 1001 (going away), naming the point to resume
+  // from (the last transaction sent, else a height). Returns at once.
   virtual void GoAway() = 0;
 };
 
