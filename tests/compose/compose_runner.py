@@ -41,7 +41,10 @@ Usage (as root):
     tests/compose/compose_runner.py plan -f docker-compose.yml         # what would run, as JSON
 
 ``up`` waits until every service's process runs and each port it publishes
-or exposes accepts connections. ``down`` (or Ctrl-C, or SIGTERM to the
+or exposes accepts connections. A service that another one names in
+``depends_on`` with ``condition: service_completed_successfully`` (an init
+service) runs to its end first and must exit 0; an engine image's service may
+run ``/bin/sh -c SCRIPT``, which finds the engine on PATH. ``down`` (or Ctrl-C, or SIGTERM to the
 runner, or a failed ``up``) stops the services in reverse start order
 (SIGTERM, then SIGKILL after the grace period) and deletes the namespaces,
 veths, bridge and /etc/netns directories. One run at a time holds
@@ -512,6 +515,10 @@ class Service:
     entrypoint_family: str = "" # module of an emulated engine entrypoint
     entrypoint_script: str = ""
     home_variable: str = ""
+    # A service another one waits for with `condition:
+    # service_completed_successfully`: it runs to its end before the services
+    # after it start, and must exit 0.
+    run_to_completion: bool = False
 
     def host_path(self, path):
         """A container path under a mount, as the host directory that backs it."""
@@ -557,21 +564,43 @@ def start_order(services):
     return order
 
 
+DEPENDS_ON_CONDITIONS = ("service_started", "service_completed_successfully")
+
+
+def completion_dependencies(services):
+    """Normalizes each service's depends_on to a list of names and returns the
+    services some other one waits for with `condition:
+    service_completed_successfully` (the long form of depends_on)."""
+    completed = set()
+    for name, spec in services.items():
+        depends = spec.get("depends_on") or []
+        if isinstance(depends, dict):
+            for dependency, options in depends.items():
+                condition = (options or {}).get("condition", "service_started")
+                if condition not in DEPENDS_ON_CONDITIONS:
+                    raise ComposeError(f"service {name}: depends_on {dependency} with condition "
+                                       f"{condition} (the runner knows "
+                                       f"{', '.join(DEPENDS_ON_CONDITIONS)})")
+                if condition == "service_completed_successfully":
+                    completed.add(dependency)
+            spec["depends_on"] = list(depends.keys())
+        else:
+            spec["depends_on"] = list(depends)
+    return completed
+
+
 def build_plan(compose_file, work_dir, project, ledgerd):
     """Resolves every service of the compose file into a Service."""
     compose_file = Path(compose_file).resolve()
     document = load_compose(compose_file)
     declared_volumes = document.get("volumes") or {}
-    raw = {}
-    for name, spec in document["services"].items():
-        spec = spec or {}
-        depends = spec.get("depends_on") or []
-        spec["depends_on"] = list(depends.keys()) if isinstance(depends, dict) else list(depends)
-        raw[name] = spec
+    raw = {name: spec or {} for name, spec in document["services"].items()}
+    completed = completion_dependencies(raw)
     plans = {}
     for name in start_order(raw):
         plans[name] = plan_service(name, raw[name], compose_file.parent, work_dir, project,
                                    declared_volumes, ledgerd)
+        plans[name].run_to_completion = name in completed
     return plans
 
 
@@ -626,6 +655,10 @@ def plan_service(name, spec, project_dir, work_dir, project, declared_volumes, l
         argv = [ENTRYPOINT_FAMILIES[family].program] + cmd  # what the script finally execs
     if not argv:
         raise ComposeError(f"service {name}: nothing to run")
+    if kind == "engine" and argv[0] in SHELLS:
+        # The engine images are Alpine based: their /bin/sh runs a script
+        # (`entrypoint: ["/bin/sh", "-c"]`) that finds the engine on PATH.
+        programs[argv[0]] = "/bin/sh"
     if argv[0] not in programs and os.path.basename(argv[0]) not in programs:
         raise ComposeError(f"service {name}: no binary for {argv[0]!r} (known: {sorted(programs)})")
 
@@ -671,14 +704,30 @@ def plan_service(name, spec, project_dir, work_dir, project, declared_volumes, l
         entrypoint_family=family, entrypoint_script=script, home_variable=home_variable)
 
 
+SHELLS = ("sh", "/bin/sh")
+
+
 def host_environment(service, work_dir):
     """The environment the service's process gets: a container's PATH, HOSTNAME
     and HOME, then the image's and the compose file's variables, with container
-    paths under a mount rewritten to their host directories."""
+    paths under a mount rewritten to their host directories. A service that
+    runs a shell finds the image's programs first on PATH (a directory of
+    links to the host binaries)."""
     env = {"PATH": CONTAINER_PATH, "HOSTNAME": service.name}
     for key, value in service.env.items():
         env[key] = service.rewrite(value)
     env["HOME"] = host_workdir(service, work_dir)
+    if service.argv[0] in SHELLS:
+        programs_dir = Path(work_dir) / "programs" / service.name
+        programs_dir.mkdir(parents=True, exist_ok=True)
+        for program, binary in service.programs.items():
+            if "/" in program or program in SHELLS:
+                continue
+            link = programs_dir / program
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(binary)
+        env["PATH"] = f"{programs_dir}:{CONTAINER_PATH}"
     return env
 
 
@@ -1060,8 +1109,11 @@ class Supervisor:
                     self.forwarders.append(forwarder)
             for forwarder in self.forwarders:
                 forwarder.start()
-            for name in self.plan:
-                self.start_service(name)
+            for name, service in self.plan.items():
+                if service.run_to_completion:
+                    self.run_to_completion(name)
+                else:
+                    self.start_service(name)
             self.wait_ready()
             self.state["ready"] = True
             write_state(self.state)
@@ -1116,10 +1168,27 @@ class Supervisor:
         log(f"{name}: started pid {popen.pid} in netns {entry['namespace']} ({entry['ip']}): "
             f"{' '.join(argv)}")
 
+    def run_to_completion(self, name):
+        """Starts a service the next ones wait for and waits until it exits 0."""
+        self.start_service(name)
+        popen = self.popens.pop(name)
+        try:
+            code = popen.wait(timeout=self.args.timeout)
+        except subprocess.TimeoutExpired:
+            stop_process(popen.pid, process_start_time(popen.pid), signal.SIGKILL, 1.0, name, popen)
+            raise ComposeError(f"{name} did not complete within {self.args.timeout:g} s:\n"
+                               f"{self.log_tail(name)}")
+        self.state["services"][name]["pid"] = None
+        write_state(self.state)
+        if code != 0:
+            raise ComposeError(f"{name} exited with {code}; the services after it need it to "
+                               f"complete successfully:\n{self.log_tail(name)}")
+        log(f"{name}: completed successfully")
+
     def wait_ready(self):
-        """Waits until each service runs and accepts on its published and exposed ports."""
+        """Waits until each running service accepts on its published and exposed ports."""
         deadline = time.monotonic() + self.args.timeout
-        pending = {name: list(s.ports) for name, s in self.plan.items()}
+        pending = {name: list(self.plan[name].ports) for name in self.popens}
         while True:
             for name, popen in self.popens.items():
                 if popen.poll() is not None:
@@ -1199,7 +1268,7 @@ class Supervisor:
             entry = self.state["services"][name]
             published = " ".join(f"127.0.0.1:{h}->{c}" for _, h, c in entry["published"]) or "-"
             rows.append(f"  {name:12} netns {entry['namespace']:12} {entry['ip']:15} "
-                        f"pid {entry['pid']:<8} {published}")
+                        f"pid {entry['pid'] or 'exited':<8} {published}")
         return "\n".join(rows)
 
 

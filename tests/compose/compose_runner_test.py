@@ -57,6 +57,22 @@ class ComposeFileTest(unittest.TestCase):
             cr.start_order({"a": {"depends_on": ["b"]}, "b": {"depends_on": ["a"]}})
 
 
+    def test_depends_on_conditions(self):
+        services = {
+            "init": {},
+            "engine": {"depends_on": {"init": {"condition": "service_completed_successfully"},
+                                      "app": {"condition": "service_started"}}},
+            "app": {"depends_on": ["init"]},
+        }
+        self.assertEqual(cr.completion_dependencies(services), {"init"})
+        self.assertEqual(services["engine"]["depends_on"], ["init", "app"])
+        self.assertEqual(services["app"]["depends_on"], ["init"])
+        self.assertEqual(cr.start_order(services), ["init", "app", "engine"])
+        with self.assertRaises(cr.ComposeError):
+            cr.completion_dependencies({"a": {"depends_on": {"b": {"condition": "service_healthy"}}},
+                                        "b": {}})
+
+
 class DockerfileTest(unittest.TestCase):
     """The final stage of a Dockerfile."""
 
