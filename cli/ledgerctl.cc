@@ -11,7 +11,7 @@
 //   ledgerctl get [--url URL] ID
 //   ledgerctl watch [--url WS_URL]... [--from-height H | --after-transaction-id ID]
 //                   [--asset-id ID] [--public-key KEY] [--operation OP] [--count N]
-//                   [--max-retries N]
+//                   [--max-retries N] [--idle-timeout SECONDS]
 #include <fstream>
 #include <iostream>
 #include <algorithm>
@@ -68,7 +68,7 @@ commands:
 
   watch [--url WS_URL]... [--from-height H | --after-transaction-id ID]
         [--asset-id ID] [--public-key KEY] [--operation CREATE|TRANSFER]
-        [--count N] [--max-retries N]
+        [--count N] [--max-retries N] [--idle-timeout SECONDS]
       Subscribes to the node's event stream (default
       ws://127.0.0.1:9985/api/v1/streams/valid_transactions) and prints one
       JSON line per committed transaction; stops after N messages if given.
@@ -77,6 +77,8 @@ commands:
       it printed (no duplicate, no gap), waiting 100 ms doubling to 5 s, and
       logs each switch to stderr. It gives up when --max-retries retries in a
       row print nothing (default: never); a refused filter ends it at once.
+      A node that stays silent for --idle-timeout seconds (default 20; watch
+      pings it after half of that) counts as failed.
       LEDGERD_STREAM_URL may hold a comma-separated list too.
 
 The node URLs also come from LEDGERD_URL and LEDGERD_STREAM_URL.
@@ -416,11 +418,15 @@ std::string TransactionIdOf(const std::string& message) {
 
 constexpr std::chrono::milliseconds kFirstBackoff(100);
 constexpr std::chrono::milliseconds kMaxBackoff(5000);
+// A node silent this long (it answers a ping within a round trip) is taken
+// for down, as after a partition, and watch moves on.
+constexpr std::chrono::seconds kDefaultIdleTimeout(20);
 
 int Watch(std::vector<std::string> args) {
   std::vector<std::string> urls = TakeRepeatedFlag(&args, "--url");
-  auto flags = TakeFlags(&args, {"--from-height", "--after-transaction-id", "--asset-id",
-                                 "--public-key", "--operation", "--count", "--max-retries"});
+  auto flags =
+      TakeFlags(&args, {"--from-height", "--after-transaction-id", "--asset-id", "--public-key",
+                        "--operation", "--count", "--max-retries", "--idle-timeout"});
   if (!args.empty()) throw UsageError{"watch takes only options"};
   if (urls.empty()) urls = SplitList(EnvOr("LEDGERD_STREAM_URL", kDefaultStreamUrl));
   if (urls.empty()) throw UsageError{"no stream URL given"};
@@ -459,6 +465,11 @@ int Watch(std::vector<std::string> args) {
                                     ? ParseCountFlag("--max-retries", flags["--max-retries"], true)
                                     : -1;
 
+  const std::chrono::seconds idle_timeout(
+      flags.count("--idle-timeout")
+          ? ParseCountFlag("--idle-timeout", flags["--idle-timeout"], false)
+          : kDefaultIdleTimeout.count());
+
   size_t url_index = 0;
   long long failures = 0;  // consecutive connections that printed nothing
   // Ends at --count, a normal close, a lasting refusal, or after
@@ -471,13 +482,16 @@ int Watch(std::vector<std::string> args) {
       endpoint.path += query;
     }
     bool printed = false;
-    const cli::WatchEnd end = cli::Watch(endpoint, [&](const std::string& message) {
-      std::cout << message << std::endl;
-      printed = true;
-      const std::string id = TransactionIdOf(message);
-      if (!id.empty()) resume_point = "after_transaction_id=" + id;
-      return remaining < 0 || --remaining > 0;
-    });
+    const cli::WatchEnd end = cli::Watch(
+        endpoint,
+        [&](const std::string& message) {
+          std::cout << message << std::endl;
+          printed = true;
+          const std::string id = TransactionIdOf(message);
+          if (!id.empty()) resume_point = "after_transaction_id=" + id;
+          return remaining < 0 || --remaining > 0;
+        },
+        idle_timeout);
     if (end.finished) return 0;
     failures = printed ? 0 : failures + 1;
     if (!RefusalIsTransient(end) || (max_retries >= 0 && failures > max_retries)) {

@@ -1,10 +1,17 @@
 #include "cli/node_client.h"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <tuple>
 
 namespace cli {
 namespace {
@@ -84,55 +91,90 @@ bool HttpRequest(const Endpoint& endpoint, const std::string& method, const std:
   }
 }
 
-WatchEnd Watch(const Endpoint& endpoint,
-               const std::function<bool(const std::string&)>& on_message) {
-  WatchEnd end;
-  net::io_context io;
-  tcp::resolver resolver(io);
-  websocket::stream<tcp::socket> ws(io);
-  beast::error_code ec;
-  auto results = resolver.resolve(endpoint.host, endpoint.port, ec);
-  if (!ec) net::connect(ws.next_layer(), results, ec);
+namespace {
+
+// Reads the subscription until it ends; see Watch.
+net::awaitable<void> RunWatch(const Endpoint& endpoint,
+                              const std::function<bool(const std::string&)>& on_message,
+                              std::chrono::milliseconds idle_timeout, WatchEnd* end) {
+  auto no_throw = net::as_tuple(net::use_awaitable);
+  const auto executor = co_await net::this_coro::executor;
+  tcp::resolver resolver(executor);
+  websocket::stream<beast::tcp_stream> ws(executor);
+  // Until the upgrade is answered, the whole exchange must fit in the
+  // timeout: a node that accepts and stays silent is as good as down.
+  beast::get_lowest_layer(ws).expires_after(idle_timeout);
+  auto [resolve_ec, results] =
+      co_await resolver.async_resolve(endpoint.host, endpoint.port, no_throw);
+  beast::error_code ec = resolve_ec;
+  if (!ec) {
+    std::tie(ec, std::ignore) =
+        co_await beast::get_lowest_layer(ws).async_connect(results, no_throw);
+  }
   if (ec) {
-    end.error = "cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message();
-    return end;
+    end->error = "cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message();
+    co_return;
   }
   websocket::response_type refusal;
-  ws.handshake(refusal, endpoint.host + ":" + endpoint.port, endpoint.path, ec);
-  if (ec) {
-    end.refused_status = static_cast<int>(refusal.result_int());
-    end.error = "the stream refused the subscription";
-    if (end.refused_status != 0) {
-      end.error += " (HTTP " + std::to_string(end.refused_status) + " " + refusal.body() + ")";
-    } else {
-      end.error += ": " + ec.message();
-    }
-    return end;
+  std::tie(ec) = co_await ws.async_handshake(refusal, endpoint.host + ":" + endpoint.port,
+                                             endpoint.path, no_throw);
+  if (ec == websocket::error::upgrade_declined) {
+    end->refused_status = static_cast<int>(refusal.result_int());
+    end->error = "the stream refused the subscription (HTTP " +
+                 std::to_string(end->refused_status) + " " + refusal.body() + ")";
+    co_return;
   }
+  if (ec) {
+    end->error = ec == beast::error::timeout ? "the stream did not answer the upgrade within " +
+                                                   std::to_string(idle_timeout.count()) + " ms"
+                                             : "the upgrade failed: " + ec.message();
+    co_return;
+  }
+  // From here on Beast pings a silent node after half the timeout and gives
+  // up on it when the whole timeout passes without a frame.
+  beast::get_lowest_layer(ws).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = idle_timeout;
+  timeouts.idle_timeout = idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
   beast::flat_buffer buffer;
   while (true) {
-    ws.read(buffer, ec);
+    std::tie(ec, std::ignore) = co_await ws.async_read(buffer, no_throw);
     if (ec == websocket::error::closed) {
       const websocket::close_reason& reason = ws.reason();
-      end.finished = reason.code == websocket::close_code::normal;
-      if (!end.finished) {
-        end.error = "the stream closed with code " + std::to_string(reason.code) + ": " +
-                    std::string(reason.reason.data(), reason.reason.size());
+      end->finished = reason.code == websocket::close_code::normal;
+      if (!end->finished) {
+        end->error = "the stream closed with code " + std::to_string(reason.code) + ": " +
+                     std::string(reason.reason.data(), reason.reason.size());
       }
-      return end;
+      co_return;
     }
     if (ec) {
-      end.error = "the stream connection failed: " + ec.message();
-      return end;
+      end->error = ec == beast::error::timeout
+                       ? "the stream was silent for " + std::to_string(idle_timeout.count()) + " ms"
+                       : "the stream connection failed: " + ec.message();
+      co_return;
     }
     std::string message = beast::buffers_to_string(buffer.data());
     buffer.consume(buffer.size());
     if (!on_message(message)) {
-      ws.close(websocket::close_code::normal, ec);
-      end.finished = true;
-      return end;
+      std::tie(ec) = co_await ws.async_close(websocket::close_code::normal, no_throw);
+      end->finished = true;
+      co_return;
     }
   }
+}
+
+}  // namespace
+
+WatchEnd Watch(const Endpoint& endpoint, const std::function<bool(const std::string&)>& on_message,
+               std::chrono::milliseconds idle_timeout) {
+  WatchEnd end;
+  net::io_context io;
+  net::co_spawn(io, RunWatch(endpoint, on_message, idle_timeout, &end), net::detached);
+  io.run();
+  return end;
 }
 
 }  // namespace cli

@@ -50,8 +50,11 @@ struct WatchEnd {
 
 // Subscribes to the stream at `endpoint` and calls `on_message` for every
 // text message until it returns false or the connection ends; says how it
-// ended.
-WatchEnd Watch(const Endpoint& endpoint, const std::function<bool(const std::string&)>& on_message);
+// ended. A node that does not answer the upgrade within `idle_timeout`, or
+// then sends nothing (not even a pong to the pings sent after half of it) for
+// that long, counts as a failed connection.
+WatchEnd Watch(const Endpoint& endpoint, const std::function<bool(const std::string&)>& on_message,
+               std::chrono::milliseconds idle_timeout);
 
 }  // namespace cli
 

@@ -4,11 +4,17 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "stream/event_stream.h"
@@ -16,6 +22,9 @@
 
 namespace {
 
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace websocket = beast::websocket;
 using stream::EventStream;
 using stream::EventStreamOptions;
 
@@ -31,8 +40,8 @@ std::string ReadFile(const std::string& path) {
 class Ledgerctl {
  public:
   Ledgerctl(const std::string& args, const std::string& stderr_path)
-      : pipe_(popen((std::string(LEDGERCTL_PATH) + " " + args + " 2>" + stderr_path).c_str(),
-                    "r")) {}
+      : pipe_(
+            popen((std::string(LEDGERCTL_PATH) + " " + args + " 2>" + stderr_path).c_str(), "r")) {}
   ~Ledgerctl() {
     if (pipe_ != nullptr) pclose(pipe_);
   }
@@ -59,6 +68,47 @@ class Ledgerctl {
   FILE* pipe_;
 };
 
+// A node that has stopped answering, as behind a partition: it accepts
+// connections on 127.0.0.1 and, with `upgrade`, completes the WebSocket
+// upgrade, then never sends or reads anything until destroyed.
+class SilentNode {
+ public:
+  explicit SilentNode(bool upgrade) : acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this, upgrade] {
+      // Accepts until destroyed; the destructor's own connection ends it.
+      while (true) {
+        beast::error_code ec;
+        net::ip::tcp::socket socket(io_);
+        acceptor_.accept(socket, ec);
+        if (ec || stopping_) return;
+        auto ws = std::make_unique<websocket::stream<net::ip::tcp::socket>>(std::move(socket));
+        if (upgrade) ws->accept(ec);
+        std::lock_guard lock(mutex_);
+        held_.push_back(std::move(ws));  // kept open, never read
+      }
+    });
+  }
+  ~SilentNode() {
+    stopping_ = true;
+    net::ip::tcp::socket wake(io_);
+    beast::error_code ignored;
+    wake.connect(acceptor_.local_endpoint(), ignored);
+    thread_.join();
+  }
+  SilentNode(const SilentNode&) = delete;
+  SilentNode& operator=(const SilentNode&) = delete;
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  net::io_context io_;
+  net::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<websocket::stream<net::ip::tcp::socket>>> held_;
+  std::thread thread_;
+};
+
 class WatchTest : public stream::testing::StreamFixture {
  protected:
   std::string Url(uint16_t port) const {
@@ -81,9 +131,9 @@ TEST_F(WatchTest, FailsOverToTheNextUrlWithoutDuplicateOrGap) {
   ASSERT_TRUE(second.Start(&error)) << error;
 
   CommitBlock(Creates(3));
-  Ledgerctl watch("watch --url " + Url(port()) + " --url " + Url(second.port()) +
-                      " --from-height 1 --count 9",
-                  StderrPath());
+  Ledgerctl watch(
+      "watch --url " + Url(port()) + " --url " + Url(second.port()) + " --from-height 1 --count 9",
+      StderrPath());
   std::vector<std::string> printed;
   for (int i = 0; i < 3; ++i) printed.push_back(watch.ReadLine().value_or(""));
   EXPECT_EQ(printed, all_messages_);
@@ -97,13 +147,38 @@ TEST_F(WatchTest, FailsOverToTheNextUrlWithoutDuplicateOrGap) {
   EXPECT_EQ(printed, all_messages_);
   const std::string log = ReadFile(StderrPath());
   const std::string third_id = all_messages_[2].substr(19, 64);
-  EXPECT_NE(log.find(Url(port()) + ": the stream closed with code 1001"), std::string::npos)
-      << log;
-  EXPECT_NE(log.find("resuming on " + Url(second.port()) + " with after_transaction_id=" +
-                     third_id),
-            std::string::npos)
+  EXPECT_NE(log.find(Url(port()) + ": the stream closed with code 1001"), std::string::npos) << log;
+  EXPECT_NE(
+      log.find("resuming on " + Url(second.port()) + " with after_transaction_id=" + third_id),
+      std::string::npos)
       << log;
   app_.reset();  // before `second`, which it calls
+}
+
+// A node that accepts and then stays silent, before or after the upgrade,
+// counts as failed after --idle-timeout: watch moves on to the next URL.
+TEST_F(WatchTest, SilentNodeIsLeftAfterTheIdleTimeout) {
+  StartStream();
+  CommitBlock(Creates(2));
+  for (const bool upgrade : {false, true}) {
+    SCOPED_TRACE(upgrade ? "silent after the upgrade" : "silent before the upgrade");
+    SilentNode silent(upgrade);
+    Ledgerctl watch("watch --url " + Url(silent.port()) + "," + Url(port()) +
+                        " --from-height 1 --count 2 --idle-timeout 1",
+                    StderrPath());
+    std::vector<std::string> printed;
+    for (int i = 0; i < 2; ++i) printed.push_back(watch.ReadLine().value_or(""));
+    EXPECT_EQ(watch.Wait(), 0);
+    EXPECT_EQ(printed, all_messages_);
+    const std::string log = ReadFile(StderrPath());
+    EXPECT_NE(log.find(Url(silent.port()) + ": " +
+                       (upgrade ? "the stream was silent for 1000 ms"
+                                : "the stream did not answer the upgrade within 1000 ms")),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("resuming on " + Url(port()) + " with from_height=1"), std::string::npos)
+        << log;
+  }
 }
 
 TEST_F(WatchTest, GivesUpAfterMaxRetries) {
@@ -138,9 +213,9 @@ TEST_F(WatchTest, AfterTransactionIdStartsAfterIt) {
   CommitBlock(Creates(2));
   CommitBlock(Creates(2));
   const std::string first_id = all_messages_[0].substr(19, 64);
-  Ledgerctl watch("watch --url " + Url(port()) + " --after-transaction-id " + first_id +
-                      " --count 3",
-                  StderrPath());
+  Ledgerctl watch(
+      "watch --url " + Url(port()) + " --after-transaction-id " + first_id + " --count 3",
+      StderrPath());
   std::vector<std::string> printed;
   for (int i = 0; i < 3; ++i) printed.push_back(watch.ReadLine().value_or(""));
   EXPECT_EQ(watch.Wait(), 0);
