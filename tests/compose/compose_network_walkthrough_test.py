@@ -10,7 +10,7 @@ Then, as a client on the host would, through the published ports:
    root advertises the stream URL of its own published port;
 2. a CREATE POSTed to node 0 with mode=commit arrives on node 3's stream;
 3. a TRANSFER POSTed to node 3 with mode=commit arrives on node 0's stream,
-   and is readable from node 1 and node 2;
+   and is readable from node 1 and node 2 (once they commit that block);
 4. stopped (volumes kept) and started again, init keeps the homes and the
    chain continues: the transfer is still there, a new CREATE commits.
 Any failed step fails the test, and so does running it without root.
@@ -125,9 +125,19 @@ def walkthrough(args, work):
     expect_on_stream(stream0, 0, create["id"])
     expect_on_stream(stream0, 0, transfer["id"])
     for node in (1, 2):
-        stored = curl_json(f"http://127.0.0.1:{NODE_PORTS[node][0]}/api/v1/transactions/{transfer['id']}")
-        if stored.get("id") != transfer["id"]:
-            raise StepFailed(f"node {node} returned {stored}")
+        # mode=commit answered once node 3 committed it; the others commit
+        # the same block moments apart.
+        url = f"http://127.0.0.1:{NODE_PORTS[node][0]}/api/v1/transactions/{transfer['id']}"
+        deadline = time.monotonic() + 20
+        while True:
+            status, body = curl(url)
+            if status == 200:
+                break
+            if time.monotonic() > deadline:
+                raise StepFailed(f"node {node} answers {status} for the transfer: {body}")
+            time.sleep(0.2)
+        if json.loads(body).get("id") != transfer["id"]:
+            raise StepFailed(f"node {node} returned {body}")
     stream0.close()
     stream3.close()
 
