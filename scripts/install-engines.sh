@@ -13,7 +13,8 @@
 #
 # Each engine is built as `go install <module>/<command>@<version>` builds it:
 # the module at that version is the main module, with its own go.mod and
-# go.sum. The module is fetched with `go mod download` and installed from its
+# go.sum, and no go.work (CometBFT v1 ships one naming modules that its
+# release archive leaves out). The module is fetched with `go mod download` and installed from its
 # directory, because `go install ...@version` also asks the proxy for the
 # module's list of versions, which proxies refuse for some retired modules
 # (github.com/tendermint/tendermint).
@@ -68,7 +69,7 @@ install_one() {
   rm -rf "$staging"
   mkdir -p "$staging"
   (cd "$module_dir" &&
-    GOBIN="$staging" GOCACHE="$root/build/engines/go-build" GOFLAGS="-mod=readonly -buildvcs=false" \
+    GOWORK=off GOBIN="$staging" GOCACHE="$root/build/engines/go-build" GOFLAGS="-mod=readonly -buildvcs=false" \
       go install "./${command_of[$name]}")
   mv "$staging/$(basename "$binary")" "$binary"
   rmdir "$staging"
