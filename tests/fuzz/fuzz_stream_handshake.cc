@@ -13,15 +13,17 @@
 // - the server answers with one HTTP/1.1 response, and decides as
 //   docs/event-stream.md says, in this order: a request Beast cannot parse is
 //   400, a path other than the stream's 404, a method other than GET 405, a
-//   bad parameter 400 with ParseSubscription's message, a request that is
-//   not a WebSocket upgrade 426, an upgrade without Host or a
+//   bad parameter 400 with ParseSubscription's message, an
+//   after_transaction_id naming no committed transaction 400, a request
+//   that is not a WebSocket upgrade 426, an upgrade without Host or a
 //   Sec-WebSocket-Key of at most 24 characters 400, one whose
 //   Sec-WebSocket-Version is not 13 426; only what passes all of these is
 //   upgraded (101). Every refusal is {"message","status"} JSON with
 //   Access-Control-Allow-Origin: *;
 // - after a 101 the server sends only whole, unmasked frames, and its text
 //   frames are a prefix of the messages the subscription asks for, in
-//   order: replayed from `from_height`, filtered, none twice.
+//   order: replayed from `from_height` or after `after_transaction_id`,
+//   filtered, none twice.
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -94,13 +96,26 @@ class FixedBlocks : public ledger::CommittedBlockSource {
   }
   int64_t LastHeight() const override { return 3; }
 
+  // Where the committed transaction `id` sits, as the server's locator finds it.
+  std::optional<stream::TransactionPosition> Locate(std::string_view id) const {
+    for (const auto& [height, block] : blocks_) {
+      for (const ledger::CommittedTransaction& tx : block.transactions) {
+        if (tx.id == id) return stream::TransactionPosition{height, tx.index};
+      }
+    }
+    return std::nullopt;
+  }
+
   // The messages `subscription` asks for, in order.
   std::vector<std::string> MessagesFor(const stream::Subscription& subscription) const {
     std::vector<std::string> messages;
-    if (!subscription.from_height) return messages;  // live only, and nothing is published
+    const std::optional<stream::TransactionPosition>& after = subscription.after_position;
+    if (!subscription.from_height && !after) return messages;  // live only, nothing is published
     for (const auto& [height, block] : blocks_) {
-      if (height < *subscription.from_height) continue;
+      if (subscription.from_height && height < *subscription.from_height) continue;
+      if (after && height < after->height) continue;
       for (const ledger::CommittedTransaction& tx : block.transactions) {
+        if (after && height == after->height && tx.index <= after->index) continue;
         if (subscription.Matches(tx)) messages.push_back(stream::TransactionMessage(tx, height));
       }
     }
@@ -137,6 +152,9 @@ std::string CanonicalQuery(const stream::Subscription& subscription) {
   if (subscription.from_height) {
     parts.push_back("from_height=" + std::to_string(*subscription.from_height));
   }
+  if (subscription.after_transaction_id) {
+    parts.push_back("after_transaction_id=" + *subscription.after_transaction_id);
+  }
   if (subscription.asset_id) parts.push_back("asset_id=" + *subscription.asset_id);
   if (subscription.public_key) parts.push_back("public_key=" + *subscription.public_key);
   if (subscription.operation) {
@@ -155,6 +173,14 @@ void CheckQueryRoundTrip(std::string_view query) {
     return;
   }
   if (subscription.from_height) Require(*subscription.from_height >= 0, "from_height >= 0");
+  Require(!subscription.from_height || !subscription.after_transaction_id,
+          "from_height and after_transaction_id exclude each other");
+  if (subscription.after_transaction_id) {
+    Require(subscription.after_transaction_id->size() == 64 &&
+                subscription.after_transaction_id->find_first_not_of("0123456789abcdef") ==
+                    std::string::npos,
+            "after_transaction_id is 64 lower-case hex digits");
+  }
   if (subscription.asset_id) {
     Require(subscription.asset_id->size() == 64 &&
                 subscription.asset_id->find_first_not_of("0123456789abcdef") == std::string::npos,
@@ -167,7 +193,9 @@ void CheckQueryRoundTrip(std::string_view query) {
   stream::Subscription again;
   Require(stream::ParseSubscription(CanonicalQuery(subscription), &again, &error),
           "the canonical query parses");
-  Require(again.from_height == subscription.from_height && again.asset_id == subscription.asset_id &&
+  Require(again.from_height == subscription.from_height &&
+              again.after_transaction_id == subscription.after_transaction_id &&
+              again.asset_id == subscription.asset_id &&
               again.public_key == subscription.public_key &&
               again.operation == subscription.operation,
           "the canonical query means the same");
@@ -181,7 +209,7 @@ struct Expected {
   stream::Subscription subscription;  // for 101
 };
 
-Expected Decide(std::string_view input) {
+Expected Decide(std::string_view input, const FixedBlocks& blocks) {
   constexpr size_t kHeadLimit = 8 * 1024;
   http::request_parser<http::empty_body> parser;
   parser.header_limit(kHeadLimit);
@@ -225,6 +253,10 @@ Expected Decide(std::string_view input) {
     expected.status = 405;
   } else if (!stream::ParseSubscription(query, &expected.subscription, &expected.message)) {
     expected.status = 400;
+  } else if (const std::optional<std::string>& after = expected.subscription.after_transaction_id;
+             after && !(expected.subscription.after_position = blocks.Locate(*after))) {
+    expected.status = 400;
+    expected.message = "after_transaction_id " + *after + " is not a committed transaction";
   } else if (!beast::websocket::is_upgrade(request)) {
     expected.status = 426;
   } else if (request.find(http::field::host) == request.end() ||
@@ -269,7 +301,7 @@ void CheckFrames(std::string_view bytes, const std::vector<std::string>& wanted)
 }
 
 void CheckAnswer(std::string_view input, std::string_view answer, const FixedBlocks& blocks) {
-  const Expected expected = Decide(input);
+  const Expected expected = Decide(input, blocks);
   if (expected.status == 0) {
     Require(answer.empty(), "no answer without a whole request");
     return;
@@ -320,7 +352,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::SocketPair pair = fuzz::MakeSocketPair(server->io_context);
   std::make_shared<stream::HttpSession<beast::tcp_stream>>(
       beast::tcp_stream(std::move(pair.server)), server->broadcaster, server->blocks,
-      server->options)
+      server->options,
+      [](std::string_view id) { return server->blocks.Locate(id); })
       ->Run();
   // Frames after the upgrade request wait for the server's answer, as a
   // WebSocket client's do.
