@@ -203,8 +203,8 @@ const std::vector<Flag>& Flags() {
          return "";
        }},
       {"ws-max-queue", "N",
-       "messages a subscriber may fall behind before it is closed with 1008 (resume with "
-       "from_height)",
+       "messages a subscriber may fall behind before it is closed with 1008 (the close "
+       "reason names the after_transaction_id to resume with)",
        [](const Config& c) { return std::to_string(c.ws_max_queue); },
        [](const std::string& v, Config* c) { return ParseCount(v, 10000000, &c->ws_max_queue); }},
       {"ws-max-connections", "N", "stream subscribers at once; more are answered 503",
