@@ -12,8 +12,8 @@ namespace {
 // Below this many uncached transactions, threads cost more than they save.
 constexpr size_t kParallelThreshold = 8;
 
-// Runs the stateless checks of `txs` through `cache`, spreading the work over
-// the machine's cores; the results keep the order of `txs`.
+}  // namespace
+
 std::vector<std::shared_ptr<const CheckedTransaction>> CheckAll(
     const std::vector<std::string>& txs, ValidationCache* cache) {
   std::vector<std::shared_ptr<const CheckedTransaction>> checked(txs.size());
@@ -37,8 +37,6 @@ std::string NextAppHash(const std::string& previous,
   for (const auto& tx : valid) ids += tx->id;
   return DigestBytes(Sha3_256(previous + DigestBytes(Sha3_256(ids))));
 }
-
-}  // namespace
 
 Application::Application(BlockStore* store) : store_(store) {}
 

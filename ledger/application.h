@@ -44,6 +44,17 @@ struct FinalizedBlock {
   std::string app_hash;           // raw 32 bytes, or the previous hash
 };
 
+// Runs the stateless checks of `txs` through `cache`, spreading the work over
+// the machine's cores; the results keep the order of `txs`.
+std::vector<std::shared_ptr<const CheckedTransaction>> CheckAll(const std::vector<std::string>& txs,
+                                                                ValidationCache* cache);
+
+// The app hash after a block whose valid transactions are `valid`, in order:
+// `previous` when there are none, otherwise
+// SHA3-256(previous ‖ SHA3-256(their ids concatenated)), raw bytes.
+std::string NextAppHash(const std::string& previous,
+                        const std::vector<std::shared_ptr<const Transaction>>& valid);
+
 class Application {
  public:
   // `store` must outlive the Application.
