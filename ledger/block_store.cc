@@ -5,10 +5,18 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cctype>
-#include <set>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace ledger {
 namespace {
@@ -26,6 +34,11 @@ constexpr char kAssetWordPrefix = 'W';    // W<word>\0<height><index> -> tx id
 constexpr char kMetadataWordPrefix = 'X'; // X<word>\0<height><index> -> tx id
 const std::string kTipKey = "Mtip";       // last height, app hash
 const std::string kChainKey = "Mchain";   // InitChain facts as JSON
+
+// In a store's directory: the name of the restored store that replaced it
+// (see BlockStore::Adopt), and the prefix of every restore's directory.
+constexpr std::string_view kRestoredStoreFile = "RESTORED_STORE";
+constexpr std::string_view kRestorePrefix = "restore-";
 
 void PutBigEndian(uint64_t value, int bytes, std::string* out) {
   for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
@@ -146,20 +159,95 @@ void IndexWords(char prefix, const JsonValue* value, const std::string& position
   }
 }
 
-}  // namespace
+std::optional<std::string> Get(leveldb::DB* db, const leveldb::ReadOptions& options,
+                               const std::string& key) {
+  std::string value;
+  leveldb::Status status = db->Get(options, key, &value);
+  if (!status.ok()) return std::nullopt;
+  return value;
+}
 
-struct BlockStore::Impl {
+ChainState ReadChainState(leveldb::DB* db, const leveldb::ReadOptions& options) {
+  ChainState state;
+  if (auto tip = Get(db, options, kTipKey)) {
+    std::string_view view(*tip);
+    state.last_height = static_cast<int64_t>(GetBigEndian(&view, 8));
+    state.last_app_hash.assign(view);
+  }
+  if (auto chain = Get(db, options, kChainKey)) {
+    nlohmann::json info = nlohmann::json::parse(*chain);
+    state.chain_id = info.at("chain_id").get<std::string>();
+    state.initial_height = info.at("initial_height").get<int64_t>();
+    state.validators_json = info.at("validators").get<std::string>();
+  }
+  return state;
+}
+
+// One LevelDB database and what it uses for as long as it is open.
+struct Database {
   // Declared before `db`, which uses them until it is destroyed.
   std::unique_ptr<const leveldb::FilterPolicy> bloom_filter;
   std::unique_ptr<leveldb::Cache> block_cache;
   std::unique_ptr<leveldb::DB> db;
+};
+
+std::unique_ptr<Database> OpenDatabase(const std::string& path, std::string* error) {
+  auto database = std::make_unique<Database>();
+  // Most lookups during validation are misses (is this id new? is this output
+  // spent?); a Bloom filter answers them without touching disk.
+  database->bloom_filter.reset(leveldb::NewBloomFilterPolicy(10));
+  database->block_cache.reset(leveldb::NewLRUCache(64 << 20));
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  options.filter_policy = database->bloom_filter.get();
+  options.block_cache = database->block_cache.get();
+  options.write_buffer_size = 16 << 20;
+  leveldb::DB* db = nullptr;
+  leveldb::Status status = leveldb::DB::Open(options, path, &db);
+  if (!status.ok()) {
+    *error = "cannot open the ledger store in " + path + ": " + status.ToString();
+    return nullptr;
+  }
+  database->db.reset(db);
+  return database;
+}
+
+// Replaces `path`'s contents with `contents`, durably: written to a
+// temporary file, synced, renamed over `path`, and the directory synced.
+bool ReplaceFileDurably(const std::filesystem::path& path, std::string_view contents,
+                        std::string* error) {
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && ::write(fd, contents.data(), contents.size()) ==
+                           static_cast<ssize_t>(contents.size());
+  ok = ok && ::fsync(fd) == 0;
+  if (fd >= 0) ok = ::close(fd) == 0 && ok;
+  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
+  if (ok) {
+    const int directory = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ok = directory >= 0 && ::fsync(directory) == 0;
+    if (directory >= 0) ::close(directory);
+  }
+  if (!ok) *error = "cannot write " + path.string() + ": " + std::strerror(errno);
+  return ok;
+}
+
+}  // namespace
+
+struct BlockStore::Impl {
+  std::string path;  // as given to Open or OpenEmptyBeside
+  // Every database this store has read from, the live one last. One that an
+  // Adopt retired stays open until the store closes, since a reader may
+  // still be using it.
+  std::vector<std::unique_ptr<Database>> databases;
+  std::atomic<leveldb::DB*> live{nullptr};
   std::atomic<int64_t> last_height{0};
 
+  leveldb::DB* db() const { return live.load(std::memory_order_acquire); }
+
   std::optional<std::string> Get(const std::string& key) const {
-    std::string value;
-    leveldb::Status status = db->Get(leveldb::ReadOptions(), key, &value);
-    if (!status.ok()) return std::nullopt;
-    return value;
+    return ledger::Get(db(), leveldb::ReadOptions(), key);
   }
 
   // Ids under `prefix` for every word of `query` (all must match), oldest
@@ -191,7 +279,7 @@ struct BlockStore::Impl {
   // Calls `visit(key suffix, value)` for every key starting with `prefix`.
   template <typename Visit>
   void Scan(const std::string& prefix, Visit visit) const {
-    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    std::unique_ptr<leveldb::Iterator> it(db()->NewIterator(leveldb::ReadOptions()));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       std::string_view key(it->key().data(), it->key().size());
       key.remove_prefix(prefix.size());
@@ -204,30 +292,107 @@ BlockStore::BlockStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BlockStore::~BlockStore() = default;
 
 std::unique_ptr<BlockStore> BlockStore::Open(const std::string& path, std::string* error) {
-  auto impl = std::make_unique<Impl>();
-  // Most lookups during validation are misses (is this id new? is this output
-  // spent?); a Bloom filter answers them without touching disk.
-  impl->bloom_filter.reset(leveldb::NewBloomFilterPolicy(10));
-  impl->block_cache.reset(leveldb::NewLRUCache(64 << 20));
-  leveldb::Options options;
-  options.create_if_missing = true;
-  options.paranoid_checks = true;
-  options.filter_policy = impl->bloom_filter.get();
-  options.block_cache = impl->block_cache.get();
-  options.write_buffer_size = 16 << 20;
-  leveldb::DB* db = nullptr;
-  leveldb::Status status = leveldb::DB::Open(options, path, &db);
-  if (!status.ok()) {
-    *error = "cannot open the ledger store in " + path + ": " + status.ToString();
-    return nullptr;
+  namespace fs = std::filesystem;
+  // A restored store named by kRestoredStoreFile replaced the one in `path`;
+  // any other restore directory is what an unfinished restore left.
+  std::string restored_name;
+  if (std::FILE* file = std::fopen((fs::path(path) / kRestoredStoreFile).c_str(), "r")) {
+    char name[256] = {};
+    if (std::fgets(name, sizeof name, file)) restored_name = name;
+    std::fclose(file);
   }
-  impl->db.reset(db);
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(kRestorePrefix) && name != restored_name) fs::remove_all(entry.path(), ec);
+  }
+  std::string live_path = path;
+  if (!restored_name.empty()) {
+    live_path = (fs::path(path) / restored_name).string();
+    if (!fs::is_directory(live_path, ec)) {
+      *error = "cannot open the ledger store: " + (fs::path(path) / kRestoredStoreFile).string() +
+               " names " + restored_name + ", which is missing";
+      return nullptr;
+    }
+    // The replaced store's files are of no further use.
+    if (fs::exists(fs::path(path) / "CURRENT")) leveldb::DestroyDB(path, leveldb::Options());
+  }
+  std::unique_ptr<Database> database = OpenDatabase(live_path, error);
+  if (!database) return nullptr;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->live = database->db.get();
+  impl->databases.push_back(std::move(database));
   std::unique_ptr<BlockStore> store(new BlockStore(std::move(impl)));
   store->impl_->last_height = store->LoadChainState().last_height;
   return store;
 }
 
-bool BlockStore::WriteBlock(const BlockWrite& block, std::string* error) {
+std::unique_ptr<BlockStore> BlockStore::OpenEmptyBeside(const std::string& path,
+                                                        std::string* error) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const std::string name =
+      std::string(kRestorePrefix) +
+      std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  const std::filesystem::path restore_path = std::filesystem::path(path) / name;
+  std::error_code ec;
+  std::filesystem::remove_all(restore_path, ec);
+  std::unique_ptr<Database> database = OpenDatabase(restore_path.string(), error);
+  if (!database) return nullptr;
+  auto impl = std::make_unique<Impl>();
+  impl->path = restore_path.string();
+  impl->live = database->db.get();
+  impl->databases.push_back(std::move(database));
+  return std::unique_ptr<BlockStore>(new BlockStore(std::move(impl)));
+}
+
+bool BlockStore::Adopt(std::unique_ptr<BlockStore> restored, std::string* error) {
+  const std::filesystem::path restored_path(restored->impl_->path);
+  if (restored_path.parent_path() != std::filesystem::path(impl_->path)) {
+    *error = "the restored store " + restored_path.string() + " is not beside " + impl_->path;
+    return false;
+  }
+  if (!ReplaceFileDurably(std::filesystem::path(impl_->path) / kRestoredStoreFile,
+                          restored_path.filename().string(), error)) {
+    return false;
+  }
+  impl_->databases.push_back(std::move(restored->impl_->databases.back()));
+  restored->impl_->databases.pop_back();
+  impl_->last_height = restored->impl_->last_height.load();
+  impl_->live.store(impl_->databases.back()->db.get(), std::memory_order_release);
+  return true;
+}
+
+std::unique_ptr<const BlockStoreView> BlockStore::View() const {
+  leveldb::DB* db = impl_->db();
+  std::unique_ptr<BlockStoreView> view(new BlockStoreView(db, db->GetSnapshot()));
+  leveldb::ReadOptions options;
+  options.snapshot = view->snapshot_;
+  view->chain_state_ = ReadChainState(db, options);
+  return view;
+}
+
+BlockStoreView::BlockStoreView(leveldb::DB* db, const leveldb::Snapshot* snapshot)
+    : db_(db), snapshot_(snapshot) {}
+
+BlockStoreView::~BlockStoreView() { db_->ReleaseSnapshot(snapshot_); }
+
+std::optional<CommittedBlock> BlockStoreView::BlockAt(int64_t height) const {
+  if (height < 0) return std::nullopt;
+  leveldb::ReadOptions options;
+  options.snapshot = snapshot_;
+  auto record = Get(db_, options, HeightKey(height));
+  if (!record) return std::nullopt;
+  return DecodeBlock(height, *record);
+}
+
+std::optional<std::string> BlockStoreView::GetTransaction(std::string_view id) const {
+  leveldb::ReadOptions options;
+  options.snapshot = snapshot_;
+  return Get(db_, options, std::string(1, kTransactionPrefix).append(id));
+}
+
+bool BlockStore::WriteBlock(const BlockWrite& block, std::string* error, bool sync) {
   leveldb::WriteBatch batch;
   CommittedBlock record{block.height, block.app_hash, {}};
   for (uint32_t index = 0; index < block.transactions.size(); ++index) {
@@ -276,8 +441,8 @@ bool BlockStore::WriteBlock(const BlockWrite& block, std::string* error) {
   batch.Put(kTipKey, tip);
 
   leveldb::WriteOptions options;
-  options.sync = true;
-  leveldb::Status status = impl_->db->Write(options, &batch);
+  options.sync = sync;
+  leveldb::Status status = impl_->db()->Write(options, &batch);
   if (!status.ok()) {
     *error = "writing block " + std::to_string(block.height) + " failed: " + status.ToString();
     return false;
@@ -293,7 +458,7 @@ bool BlockStore::WriteChainInfo(const std::string& chain_id, int64_t initial_hei
                          {"validators", validators_json}};
   leveldb::WriteOptions options;
   options.sync = true;
-  leveldb::Status status = impl_->db->Put(options, kChainKey, info.dump());
+  leveldb::Status status = impl_->db()->Put(options, kChainKey, info.dump());
   if (!status.ok()) {
     *error = "writing chain info failed: " + status.ToString();
     return false;
@@ -302,19 +467,7 @@ bool BlockStore::WriteChainInfo(const std::string& chain_id, int64_t initial_hei
 }
 
 ChainState BlockStore::LoadChainState() const {
-  ChainState state;
-  if (auto tip = impl_->Get(kTipKey)) {
-    std::string_view view(*tip);
-    state.last_height = static_cast<int64_t>(GetBigEndian(&view, 8));
-    state.last_app_hash.assign(view);
-  }
-  if (auto chain = impl_->Get(kChainKey)) {
-    nlohmann::json info = nlohmann::json::parse(*chain);
-    state.chain_id = info.at("chain_id").get<std::string>();
-    state.initial_height = info.at("initial_height").get<int64_t>();
-    state.validators_json = info.at("validators").get<std::string>();
-  }
-  return state;
+  return ReadChainState(impl_->db(), leveldb::ReadOptions());
 }
 
 std::optional<std::string> BlockStore::GetTransaction(std::string_view id) const {

@@ -16,6 +16,11 @@
 #include "ledger/json.h"
 #include "ledger/state.h"
 
+namespace leveldb {
+class DB;
+class Snapshot;
+}  // namespace leveldb
+
 namespace ledger {
 
 inline constexpr size_t kMaxIndexedWordBytes = 64;
@@ -49,21 +54,63 @@ struct BlockWrite {
   std::vector<std::shared_ptr<const Transaction>> transactions;
 };
 
+// The store as it was at one moment: later writes are not seen. It must not
+// outlive the BlockStore it was taken from. Thread-safe.
+class BlockStoreView {
+ public:
+  ~BlockStoreView();
+  BlockStoreView(const BlockStoreView&) = delete;
+  BlockStoreView& operator=(const BlockStoreView&) = delete;
+
+  const ChainState& chain_state() const { return chain_state_; }
+  // As BlockStore's methods of the same names, at that moment.
+  std::optional<CommittedBlock> BlockAt(int64_t height) const;
+  std::optional<std::string> GetTransaction(std::string_view id) const;
+
+ private:
+  friend class BlockStore;
+  BlockStoreView(leveldb::DB* db, const leveldb::Snapshot* snapshot);
+
+  leveldb::DB* const db_;
+  const leveldb::Snapshot* const snapshot_;
+  ChainState chain_state_;
+};
+
 class BlockStore : public CommittedBlockSource, public LedgerView {
  public:
-  // Opens (creating if needed) the store in directory `path`. Returns null
-  // and sets `*error` if LevelDB cannot open it (locked by another process,
-  // corrupt, unwritable).
+  // Opens (creating if needed) the store in directory `path`, or the
+  // restored store that `path` names (see Adopt); removes what an
+  // unfinished restore left there. Returns null and sets `*error` if LevelDB
+  // cannot open it (locked by another process, corrupt, unwritable).
   static std::unique_ptr<BlockStore> Open(const std::string& path, std::string* error);
+
+  // Opens a new, empty store in a directory of its own inside `path` (the
+  // live store's directory), for a restore to fill. Open removes it unless
+  // Adopt made it the live store. Returns null and sets `*error` on failure.
+  static std::unique_ptr<BlockStore> OpenEmptyBeside(const std::string& path, std::string* error);
+
+  // Makes `restored` (opened by OpenEmptyBeside with this store's path, and
+  // fully written) this store's contents, in one step: a file in this
+  // store's directory names the restored store, replaced atomically, so
+  // every later Open finds either the old store or the restored one. Readers
+  // see the restored contents from the moment it returns. Not to be called
+  // while a block is written. Returns false with `*error` set (and changes
+  // nothing) on an I/O error.
+  bool Adopt(std::unique_ptr<BlockStore> restored, std::string* error);
+
+  // The store as it is now, for reading at leisure while blocks commit.
+  std::unique_ptr<const BlockStoreView> View() const;
 
   ~BlockStore() override;
   BlockStore(const BlockStore&) = delete;
   BlockStore& operator=(const BlockStore&) = delete;
 
-  // Writes the block, every index and the new chain tip in one synced
-  // WriteBatch: after a crash either all of it is there or none. Returns
-  // false with LevelDB's message in `*error` on an I/O error.
-  bool WriteBlock(const BlockWrite& block, std::string* error);
+  // Writes the block, every index and the new chain tip in one WriteBatch:
+  // after a crash either all of it is there or none. With `sync` false the
+  // write is durable only once a later synced write returns (for a restore,
+  // which ends with one). Returns false with LevelDB's message in `*error`
+  // on an I/O error.
+  bool WriteBlock(const BlockWrite& block, std::string* error, bool sync = true);
 
   // Records what InitChain said (synced). Returns false with `*error` set on
   // an I/O error.
