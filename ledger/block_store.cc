@@ -363,6 +363,8 @@ bool BlockStore::Adopt(std::unique_ptr<BlockStore> restored, std::string* error)
   return true;
 }
 
+const std::string& BlockStore::path() const { return impl_->path; }
+
 std::unique_ptr<const BlockStoreView> BlockStore::View() const {
   leveldb::DB* db = impl_->db();
   std::unique_ptr<BlockStoreView> view(new BlockStoreView(db, db->GetSnapshot()));

@@ -98,6 +98,9 @@ class BlockStore : public CommittedBlockSource, public LedgerView {
   // nothing) on an I/O error.
   bool Adopt(std::unique_ptr<BlockStore> restored, std::string* error);
 
+  // The directory given to Open (or chosen by OpenEmptyBeside).
+  const std::string& path() const;
+
   // The store as it is now, for reading at leisure while blocks commit.
   std::unique_ptr<const BlockStoreView> View() const;
 
