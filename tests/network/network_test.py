@@ -6,8 +6,9 @@
 
 Each scenario makes its homes with scripts/run-network.sh --init-only (the
 layout `scripts/run-network.sh` runs) in a temporary directory, on the
-loopback addresses FIRST-IP, FIRST-IP+1, ... with the standard ports, then
-starts and stops the processes itself:
+loopback addresses FIRST-IP, FIRST-IP+1, ... with the standard ports (the
+partition scenario: in network namespaces, below), then starts and stops the
+processes itself:
 
   agreement  400 CREATE and TRANSFER posted round-robin to the four nodes;
              every stream (from_height=1) is identical, block hashes and app
@@ -21,10 +22,15 @@ starts and stops the processes itself:
              goes on, the node catches up, a subscriber resuming with
              from_height on that node sees each transaction once, and nothing
              acknowledged with mode=commit is lost.
-  partition  one node cut off from its peers for 20 s, then healed. The
-             nodes reach each other through relays run by this test (one per
-             direction and pair, peer exchange off): cutting a node closes its
-             relays. The others go on; it catches up; hashes agree.
+  partition  one node cut off from its peers for 20 s, then healed. Each
+             node (engine and ledgerd) runs in a network namespace of its own
+             (ldnt-node0..3, addresses 10.214.0.2-5), joined to a bridge by a
+             veth pair; cutting a node sets the host end of its veth down, so
+             no packet reaches it or leaves it. The test talks to each node
+             from inside its namespace, the cut one included. The others go
+             on; it does not; healed, it catches up; hashes agree. Needs
+             root; namespaces, veths and bridge are removed at the end, and
+             any a killed run left are removed before the start.
   quorum     two of four down: no block is committed and POST mode=commit
              answers 504 once the engine's timeout_broadcast_tx_commit ends;
              one node back: commits resume; all four back: one chain.
@@ -34,12 +40,14 @@ Every wait is bounded; on failure the logs' tails are printed.
 
 import argparse
 import concurrent.futures
+import contextlib
+import ctypes
+import fcntl
 import hashlib
 import http.client
 import json
 import os
 import re
-import selectors
 import shutil
 import signal
 import socket
@@ -85,8 +93,19 @@ def wait_for(what, predicate, timeout, interval=0.2):
                  + (f" (last error: {last_error})" if last_error else ""))
 
 
-def http_request(host, port, method, path, body=None, timeout=10.0):
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+class HTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection opened inside a network namespace when given one."""
+
+    def __init__(self, host, port, timeout, netns=None):
+        super().__init__(host, port, timeout=timeout)
+        self.netns = netns
+
+    def connect(self):
+        self.sock = open_socket(self.host, self.port, self.timeout, self.netns)
+
+
+def http_request(host, port, method, path, body=None, timeout=10.0, netns=None):
+    connection = HTTPConnection(host, port, timeout, netns)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         connection.request(method, path, body=body, headers=headers)
@@ -121,108 +140,171 @@ def get_toml(path, section, key):
 
 
 # ---------------------------------------------------------------------------
-# Relays: the peer-to-peer links of the partition scenario
+# Network namespaces: the nodes of the partition scenario
 
 
-class Relays:
-    """One TCP relay per direction and pair of nodes (node i dials node j
-    through relay (i, j)), served by one thread. cut(k) closes every
-    connection of node k's relays and refuses new ones until heal(k)."""
+class NamespaceError(Failed):
+    pass
 
-    def __init__(self):
-        self.selector = selectors.DefaultSelector()
-        self.links = {}  # (i, j) -> {"listener", "target", "open", "conns"}
-        self.lock = threading.Lock()
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def add(self, i, j, listen, target):
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(listen)
-        listener.listen(16)
-        listener.setblocking(False)
-        link = {"listener": listener, "target": target, "open": True, "conns": []}
-        self.links[(i, j)] = link
-        self.selector.register(listener, selectors.EVENT_READ, ("accept", link))
+def ip_command(*args, check=True):
+    result = subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    if check and result.returncode != 0:
+        raise NamespaceError(f"ip {' '.join(args)}: {result.stderr.strip()}")
+    return result
 
-    def start(self):
-        self.thread.start()
 
-    def _close_pair(self, pair):
-        for sock in pair:
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd, what):
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"setns into {what}: {os.strerror(error)}")
+
+
+@contextlib.contextmanager
+def in_namespace(name):
+    """Runs the body in the network namespace `name`. setns moves the calling
+    thread only, so other threads are not affected; a socket keeps the
+    namespace it was created in after the thread moves back."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+        try:
+            _setns(target, name)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            # A thread left in the wrong namespace would send every later
+            # request of the test into it: better to stop here.
             try:
-                self.selector.unregister(sock)
-            except (KeyError, ValueError):
-                pass
-            sock.close()
+                _setns(own, "the test's own namespace")
+            except OSError as error:
+                print(f"FATAL: {error}", flush=True)
+                os._exit(3)
+    finally:
+        os.close(own)
 
-    def _run(self):
-        while not self.stopping:
-            with self.lock:
-                events = self.selector.select(timeout=0.2)
-                for key, _ in events:
-                    kind, data = key.data
-                    if kind == "accept":
-                        try:
-                            conn, _ = key.fileobj.accept()
-                        except OSError:
-                            continue
-                        if not data["open"]:
-                            conn.close()
-                            continue
-                        try:
-                            upstream = socket.create_connection(data["target"], timeout=2)
-                        except OSError:
-                            conn.close()
-                            continue
-                        conn.setblocking(False)
-                        upstream.setblocking(False)
-                        pair = [conn, upstream]
-                        data["conns"].append(pair)
-                        self.selector.register(conn, selectors.EVENT_READ, ("pipe", (conn, upstream, pair, data)))
-                        self.selector.register(upstream, selectors.EVENT_READ, ("pipe", (upstream, conn, pair, data)))
-                    else:
-                        source, sink, pair, link = data
-                        try:
-                            chunk = source.recv(65536)
-                            if chunk:
-                                sink.setblocking(True)
-                                sink.settimeout(5)
-                                sink.sendall(chunk)
-                                sink.setblocking(False)
-                                continue
-                        except OSError:
-                            pass
-                        self._close_pair(pair)
-                        if pair in link["conns"]:
-                            link["conns"].remove(pair)
 
-    def _set(self, node, is_open):
-        with self.lock:
-            for (i, j), link in self.links.items():
-                if node in (i, j):
-                    link["open"] = is_open
-                    if not is_open:
-                        for pair in link["conns"]:
-                            self._close_pair(pair)
-                        link["conns"].clear()
+def open_socket(host, port, timeout, netns=None):
+    """A TCP connection to host:port, made inside netns when one is given."""
+    if netns is None:
+        return socket.create_connection((host, port), timeout=timeout)
+    with in_namespace(netns):
+        return socket.create_connection((host, port), timeout=timeout)
 
-    def cut(self, node):
-        self._set(node, False)
 
-    def heal(self, node):
-        self._set(node, True)
+class Namespaces:
+    """One network namespace per node, each joined to one bridge by a veth
+    pair, on 10.214.0.0/24 (tests/compose uses 10.213.0.0/24). The bridge has
+    no address: the host takes no part in this network, and the test talks
+    to a node from inside its namespace (open_socket), which works whether
+    the node is cut off or not. Cutting node i sets the host end of its veth
+    down, so nothing reaches it or leaves it: its engine's connections stall
+    as on a real network, without a reset.
 
-    def stop(self):
-        self.stopping = True
-        if self.thread.is_alive():
-            self.thread.join(timeout=5)
-        for link in self.links.values():
-            for pair in link["conns"]:
-                for sock in pair:
-                    sock.close()
-            link["listener"].close()
+    The names are fixed (PREFIX-br, PREFIX-nodeI, PREFIX-vI) so that a run
+    finds and removes what a killed run left behind before it starts. A run
+    holds LOCK from before it creates them until it has removed them: what
+    it finds at the start is never a running test's."""
+
+    PREFIX = "ldnt"
+    SUBNET = "10.214.0"
+    LOCK = "/run/lock/ledgerd-network-test.lock"
+
+    def __init__(self, count):
+        self.count = count
+        self.bridge = f"{self.PREFIX}-br"
+        self.lock_fd = None
+
+    def name(self, i):
+        return f"{self.PREFIX}-node{i}"
+
+    def veth(self, i):
+        return f"{self.PREFIX}-v{i}"
+
+    def address(self, i):
+        return f"{self.SUBNET}.{i + 2}"
+
+    def remove(self):
+        """Removes every namespace, veth and bridge of this prefix, killing
+        any process still running in one of these namespaces (only this test
+        starts processes there)."""
+        listing = ip_command("netns", "list", check=False).stdout
+        for line in listing.splitlines():
+            namespace = line.split()[0] if line.strip() else ""
+            if not namespace.startswith(self.PREFIX + "-"):
+                continue
+            for pid in ip_command("netns", "pids", namespace, check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            ip_command("netns", "del", namespace, check=False)
+        links = ip_command("-o", "link", "show", check=False).stdout
+        for line in links.splitlines():
+            # "7: ldnt-v0@if6: <...>" -> ldnt-v0
+            fields = line.split(":")
+            if len(fields) > 1:
+                link = fields[1].strip().split("@")[0]
+                if link.startswith(self.PREFIX + "-"):
+                    ip_command("link", "del", link, check=False)
+
+    def _lock(self, timeout=240):
+        os.makedirs(os.path.dirname(self.LOCK), exist_ok=True)
+        self.lock_fd = os.open(self.LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.lock_fd)
+                    self.lock_fd = None
+                    raise NamespaceError(f"another run holds {self.LOCK} after {timeout} s")
+                time.sleep(0.5)
+
+    def create(self):
+        self._lock()
+        self.remove()
+        ip_command("link", "add", self.bridge, "type", "bridge")
+        ip_command("link", "set", self.bridge, "up")
+        for i in range(self.count):
+            self.add(i)
+
+    def add(self, i):
+        namespace, veth = self.name(i), self.veth(i)
+        ip_command("netns", "add", namespace)
+        ip_command("link", "add", veth, "type", "veth", "peer", "name", veth + "c")
+        ip_command("link", "set", veth + "c", "netns", namespace)
+        ip_command("link", "set", veth, "master", self.bridge)
+        ip_command("link", "set", veth, "up")
+        ip_command("-n", namespace, "link", "set", veth + "c", "name", "eth0")
+        ip_command("-n", namespace, "addr", "add", f"{self.address(i)}/24", "dev", "eth0")
+        ip_command("-n", namespace, "link", "set", "eth0", "up")
+        ip_command("-n", namespace, "link", "set", "lo", "up")
+
+    def close(self):
+        """Removes the namespaces and lets the next run have them."""
+        if self.lock_fd is None:
+            return
+        try:
+            self.remove()
+        finally:
+            os.close(self.lock_fd)
+            self.lock_fd = None
+
+    def cut(self, i):
+        ip_command("link", "set", self.veth(i), "down")
+
+    def heal(self, i):
+        ip_command("link", "set", self.veth(i), "up")
 
 
 # ---------------------------------------------------------------------------
@@ -230,29 +312,34 @@ class Relays:
 
 
 class Node:
-    def __init__(self, network, index, ip, home):
+    def __init__(self, network, index, ip, home, netns=None):
         self.network = network
         self.index = index
         self.ip = ip
         self.home = home
+        self.netns = netns  # the node's network namespace, or None on loopback
         self.ledgerd = None
         self.engine = None
         self.engine_exits = 0
 
     # Processes -------------------------------------------------------------
+    def _in_netns(self, argv):
+        # `ip netns exec` execs the command itself: the pid is the process's.
+        return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
+
     def start_ledgerd(self):
         log_file = open(os.path.join(self.home, "ledgerd.log"), "ab")
         self.ledgerd = subprocess.Popen(
-            [self.network.ledgerd_bin, "--data-dir", os.path.join(self.home, "ledgerd"),
+            self._in_netns([self.network.ledgerd_bin, "--data-dir", os.path.join(self.home, "ledgerd"),
              "--abci-addr", f"{self.ip}:26658", "--http-addr", f"{self.ip}:9984",
-             "--ws-addr", f"{self.ip}:9985", "--comet-rpc", f"http://{self.ip}:26657"],
+             "--ws-addr", f"{self.ip}:9985", "--comet-rpc", f"http://{self.ip}:26657"]),
             stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(5))
         log_file.close()
 
     def start_engine(self):
         log_file = open(os.path.join(self.home, "engine.log"), "ab")
         self.engine = subprocess.Popen(
-            [self.network.engine_bin, "node", "--home", self.home],
+            self._in_netns([self.network.engine_bin, "node", "--home", self.home]),
             stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(5))
         log_file.close()
 
@@ -283,8 +370,15 @@ class Node:
         return self.engine is not None and self.engine.poll() is None
 
     # Queries ---------------------------------------------------------------
+    def http(self, method, path, body=None, timeout=10.0, port=9984):
+        return http_request(self.ip, port, method, path, body=body, timeout=timeout,
+                            netns=self.netns)
+
+    def http_connection(self, timeout=10.0):
+        return HTTPConnection(self.ip, 9984, timeout, self.netns)
+
     def rpc(self, path, timeout=5.0):
-        status, body = http_request(self.ip, 26657, "GET", path, timeout=timeout)
+        status, body = self.http("GET", path, timeout=timeout, port=26657)
         check(status == 200, f"node{self.index} RPC {path}: HTTP {status}: {body[:300]!r}")
         reply = json.loads(body)
         check("result" in reply, f"node{self.index} RPC {path}: {reply.get('error')}")
@@ -314,21 +408,28 @@ class Node:
         return out
 
     def post(self, tx_json, mode="sync", timeout=20.0):
-        return http_request(self.ip, 9984, "POST", f"/api/v1/transactions?mode={mode}",
-                            body=tx_json, timeout=timeout)
+        return self.http("POST", f"/api/v1/transactions?mode={mode}", body=tx_json,
+                         timeout=timeout)
 
     def has_transaction(self, tx_id):
-        status, _ = http_request(self.ip, 9984, "GET", f"/api/v1/transactions/{tx_id}")
+        status, _ = self.http("GET", f"/api/v1/transactions/{tx_id}")
         return status == 200
 
     def stream_url(self, from_height):
         return f"ws://{self.ip}:9985{STREAM_PATH}?from_height={from_height}"
 
+    def open_stream(self, from_height, timeout=2):
+        """A WebSocket on the node's stream (from its namespace, if it has one)."""
+        sock = open_socket(self.ip, 9985, timeout, self.netns)
+        sock.settimeout(timeout)
+        return websocket.create_connection(self.stream_url(from_height),
+                                           timeout=timeout, socket=sock)
+
     def read_stream(self, from_height, count, timeout):
         """The first `count` messages from from_height (fewer if the time runs out)."""
         messages = []
         deadline = time.monotonic() + timeout
-        ws = websocket.create_connection(self.stream_url(from_height), timeout=2)
+        ws = self.open_stream(from_height)
         try:
             while len(messages) < count and time.monotonic() < deadline:
                 try:
@@ -343,16 +444,20 @@ class Node:
 
 
 class Network:
-    def __init__(self, args, first_ip, validators=4, relays=False):
+    def __init__(self, args, first_ip, validators=4, namespaces=False):
+        """Nodes on loopback addresses from first_ip on or, with namespaces,
+        each in a network namespace of its own (see Namespaces)."""
         self.args = args
         self.ledgerd_bin = os.path.abspath(args.ledgerd)
         self.engine_bin = subprocess.check_output(
             [os.path.join(REPO, "scripts", "install-engines.sh"), "--path", "cometbft-v0.38"],
             text=True).strip()
         self.dir = tempfile.mkdtemp(prefix="ledgerd-network-")
+        self.namespaces = Namespaces(validators) if namespaces else None
+        if self.namespaces:
+            first_ip = self.namespaces.address(0)
         prefix, first = first_ip.rsplit(".", 1)
         self.ip_of = lambda i: f"{prefix}.{int(first) + i}"
-        self.relays = Relays() if relays else None
         env = dict(os.environ, NETWORK_DIR=self.dir, NETWORK_FIRST_IP=first_ip,
                    TIMEOUT_COMMIT="300ms", ENGINE=self.engine_bin)
         subprocess.run([os.path.join(REPO, "scripts", "run-network.sh"), str(validators),
@@ -361,37 +466,22 @@ class Network:
         for i in range(validators):
             home = os.path.join(self.dir, f"node{i}")
             self._tune(home)
-            self.nodes.append(Node(self, i, self.ip_of(i), home))
-        if relays:
-            self._use_relays()
+            self.nodes.append(Node(self, i, self.ip_of(i), home, self._netns(i)))
+        if self.namespaces:
+            try:
+                self.namespaces.create()
+            except BaseException:
+                self.namespaces.close()
+                raise
+
+    def _netns(self, i):
+        return self.namespaces.name(i) if self.namespaces else None
 
     @staticmethod
     def _tune(home):
         config = os.path.join(home, "config", "config.toml")
         set_toml(config, "consensus", "timeout_propose", '"1s"')
         set_toml(config, "rpc", "timeout_broadcast_tx_commit", '"5s"')
-
-    def _use_relays(self):
-        """Node i reaches node j at i's address, port 27000 + j, relayed to j."""
-        ids = {}
-        for node in self.nodes:
-            peers = get_toml(os.path.join(node.home, "config", "config.toml"), "p2p",
-                             "persistent_peers")
-            for entry in peers.split(","):
-                node_id, address = entry.split("@")
-                ids[address.split(":")[0]] = node_id
-        for node in self.nodes:
-            entries = []
-            for other in self.nodes:
-                if other is node:
-                    continue
-                listen = (node.ip, 27000 + other.index)
-                self.relays.add(node.index, other.index, listen, (other.ip, 26656))
-                entries.append(f"{ids[other.ip]}@{listen[0]}:{listen[1]}")
-            config = os.path.join(node.home, "config", "config.toml")
-            set_toml(config, "p2p", "persistent_peers", json.dumps(",".join(entries)))
-            set_toml(config, "p2p", "pex", "false")
-        self.relays.start()
 
     def add_full_node(self):
         """A non-validator with the network's genesis, peers of every validator."""
@@ -416,7 +506,9 @@ class Network:
         set_toml(config, "consensus", "create_empty_blocks", "false")
         set_toml(config, "consensus", "timeout_commit", '"300ms"')
         self._tune(home)
-        node = Node(self, index, ip, home)
+        if self.namespaces:
+            self.namespaces.add(index)
+        node = Node(self, index, ip, home, self._netns(index))
         self.nodes.append(node)
         return node
 
@@ -429,7 +521,7 @@ class Network:
         for node in nodes:
             wait_for(f"node{node.index}'s RPC and HTTP API",
                      lambda n=node: n.rpc("/status") and
-                     http_request(n.ip, 9984, "GET", "/api/v1/")[0] == 200, timeout)
+                     n.http("GET", "/api/v1/")[0] == 200, timeout)
 
     def wait_caught_up(self, node, peers, timeout=40):
         """Until node's ledgerd has committed the height its peers are at now."""
@@ -443,8 +535,10 @@ class Network:
             node._end(node.engine, signal.SIGTERM)
         for node in self.nodes:
             node._end(node.ledgerd, signal.SIGTERM)
-        if self.relays:
-            self.relays.stop()
+
+    def remove_namespaces(self):
+        if self.namespaces:
+            self.namespaces.close()
 
     def print_log_tails(self, lines=25):
         for node in self.nodes:
@@ -580,7 +674,7 @@ class ResumingSubscriber(threading.Thread):
             if self.stopping:
                 return
             try:
-                ws = websocket.create_connection(self.node.stream_url(self.last_height), timeout=1)
+                ws = self.node.open_stream(self.last_height, timeout=1)
             except Exception:  # noqa: BLE001 - the node is down; try again
                 time.sleep(0.2)
                 continue
@@ -656,7 +750,7 @@ def scenario_agreement(args, network):
     # Block and app hashes at every height; every transaction on every node.
     network.assert_same_chain(validators)
     for node in validators:
-        connection = http.client.HTTPConnection(node.ip, 9984, timeout=10)
+        connection = node.http_connection()
         try:
             for tx in everything:
                 connection.request("GET", f"/api/v1/transactions/{tx['id']}")
@@ -806,7 +900,7 @@ def scenario_partition(args, network):
     others = network.nodes[:3]
     post_round_robin(network.nodes, creates[:10], mode="commit")
 
-    network.relays.cut(isolated.index)
+    network.namespaces.cut(isolated.index)
     cut_at = time.monotonic()
     height_at_cut = isolated.height()
     log(f"node3 cut off at height {height_at_cut}")
@@ -830,8 +924,9 @@ def scenario_partition(args, network):
     check(isolated_height < others_height, f"node3 reached height {isolated_height} while cut "
           f"off (the others are at {others_height})")
     log(f"after 20 s: others at height {others_height}, node3 at {isolated_height}; healing")
-    network.relays.heal(isolated.index)
-    network.wait_caught_up(isolated, others, timeout=60)
+    network.namespaces.heal(isolated.index)
+    target = network.wait_caught_up(isolated, others, timeout=60)
+    log(f"healed: node3 caught up to height {target}")
     wait_for("the transaction posted to node3 during the cut to be committed everywhere",
              lambda: all(n.has_transaction(stranded["id"]) for n in network.nodes), 60)
     expected = 10 + len(committed) + 1
@@ -893,9 +988,15 @@ def scenario_quorum(args, network):
 SCENARIOS = {
     "agreement": (scenario_agreement, {}),
     "crashes": (scenario_crashes, {}),
-    "partition": (scenario_partition, {"relays": True}),
+    "partition": (scenario_partition, {"namespaces": True}),
     "quorum": (scenario_quorum, {}),
 }
+
+
+def _terminate(signum, _frame):
+    # SIGTERM (ctest's timeout, a kill) unwinds like a failure, so that the
+    # processes are stopped and the namespaces removed.
+    raise Failed(f"terminated by signal {signum}")
 
 
 def main():
@@ -905,26 +1006,35 @@ def main():
     parser.add_argument("--ledgerctl", default=os.path.join(REPO, "build", "bin", "ledgerctl"))
     parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     parser.add_argument("--first-ip", default="127.0.51.1",
-                        help="address of node 0; node i adds i to the last number")
+                        help="address of node 0; node i adds i to the last number (the "
+                        "partition scenario's nodes have namespace addresses instead)")
     parser.add_argument("--keep", action="store_true", help="keep the homes and logs")
     args = parser.parse_args()
     if not re.fullmatch(r"127\.\d+\.\d+\.\d+", args.first_ip):
         parser.error("--first-ip must be a loopback address 127.x.y.z")
-
     function, options = SCENARIOS[args.scenario]
-    network = Network(args, args.first_ip, **options)
+    if options.get("namespaces") and os.geteuid() != 0:
+        parser.error(f"the {args.scenario} scenario needs root (ip netns)")
+
+    signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
+    network = None
     ok = False
     try:
+        network = Network(args, args.first_ip, **options)
         function(args, network)
         ok = True
     except Failed as error:
         print(f"FAILED: {error}", flush=True)
     finally:
-        network.stop()
-        if not ok:
-            network.print_log_tails()
-        network.cleanup()
+        if network:
+            try:
+                network.stop()
+                if not ok:
+                    network.print_log_tails()
+            finally:
+                network.remove_namespaces()
+                network.cleanup()
     log(f"scenario {args.scenario}: {'passed' if ok else 'FAILED'} in "
         f"{time.monotonic() - started:.1f} s")
     return 0 if ok else 1
