@@ -15,8 +15,15 @@ processes itself:
              hashes agree at every height, every transaction is served by
              every node. Then subscriber failover (read on one node up to
              height H, resume on another with from_height=H, deduplicate by
-             id) and a late joiner (a non-validator started now, caught up by
-             block sync, serving the same stream).
+             id); failover when a node dies: a plain WebSocket client and
+             `ledgerctl watch --url node1 --url node2` follow node1, which is
+             killed (engine and ledgerd, SIGKILL) while 100 more transactions
+             are posted, and both resume on node2 with after_transaction_id:
+             the client receives node2's stream from height 1 exactly, each
+             transaction once, with no deduplication, and watch prints
+             byte for byte what it prints on node2 alone; then a late joiner
+             (a non-validator started now, caught up by block sync, serving
+             the same stream).
   crashes    under load, ledgerd of one node killed with SIGKILL ten times,
              then the whole node (engine and ledgerd) five times; the chain
              goes on, the node catches up, a subscriber resuming with
@@ -415,18 +422,36 @@ class Node:
         status, _ = self.http("GET", f"/api/v1/transactions/{tx_id}")
         return status == 200
 
-    def stream_url(self, from_height):
-        return f"ws://{self.ip}:9985{STREAM_PATH}?from_height={from_height}"
+    def stream_base(self):
+        return f"ws://{self.ip}:9985{STREAM_PATH}"
 
-    def open_stream(self, from_height, timeout=2):
+    def stream_url(self, from_height=None, after=None):
+        query = f"after_transaction_id={after}" if after else f"from_height={from_height}"
+        return f"{self.stream_base()}?{query}"
+
+    def unconfirmed(self):
+        """How many transactions wait in the engine's mempool."""
+        return int(self.rpc("/num_unconfirmed_txs")["total"])
+
+    def transaction_count(self, last):
+        """How many transactions the blocks 1..last hold."""
+        count = 0
+        for low in range(1, last + 1, 20):
+            high = min(last, low + 19)
+            metas = self.rpc(f"/blockchain?minHeight={low}&maxHeight={high}")["block_metas"]
+            count += sum(int(meta["num_txs"]) for meta in metas)
+        return count
+
+    def open_stream(self, from_height=None, after=None, timeout=2):
         """A WebSocket on the node's stream (from its namespace, if it has one)."""
         sock = open_socket(self.ip, 9985, timeout, self.netns)
         sock.settimeout(timeout)
-        return websocket.create_connection(self.stream_url(from_height),
+        return websocket.create_connection(self.stream_url(from_height, after),
                                            timeout=timeout, socket=sock)
 
-    def read_stream(self, from_height, count, timeout):
-        """The first `count` messages from from_height (fewer if the time runs out)."""
+    def read_stream(self, from_height, count, timeout, raw=False):
+        """The first `count` messages from from_height (fewer if the time runs
+        out), parsed, or as the node sent them with raw."""
         messages = []
         deadline = time.monotonic() + timeout
         ws = self.open_stream(from_height)
@@ -437,7 +462,7 @@ class Node:
                 except websocket.WebSocketTimeoutException:
                     continue
                 if text:
-                    messages.append(json.loads(text))
+                    messages.append(text if raw else json.loads(text))
         finally:
             ws.close()
         return messages
@@ -605,9 +630,10 @@ class Transactions:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             return list(pool.map(self.create, range(start, start + count)))
 
-    def transfers(self, creates, workers=3):
+    def transfers(self, creates, workers=3, start=0):
+        """TRANSFERs of creates, made by create(start), create(start + 1), ..."""
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(lambda kc: self.transfer(*kc), enumerate(creates)))
+            return list(pool.map(lambda kc: self.transfer(*kc), enumerate(creates, start)))
 
 
 def tx_bytes(tx):
@@ -714,6 +740,64 @@ class ResumingSubscriber(threading.Thread):
         self.join(timeout=5)
 
 
+class FailoverClient(threading.Thread):
+    """A plain WebSocket client on nodes[0]'s stream from height 1. When its
+    connection ends or cannot be made, it tries the next node, round robin,
+    with after_transaction_id=<the last id received>. It keeps every message
+    as received, without any deduplication: `texts` must end up equal to a
+    reference stream, each transaction once."""
+
+    def __init__(self, nodes, timeout=180):
+        super().__init__(daemon=True)
+        self.nodes = nodes
+        self.texts = []
+        self.last_id = None
+        self.switches = []  # (node left, node next, messages so far, why)
+        self.deadline = time.monotonic() + timeout
+        self.stopping = False
+
+    def count(self):
+        return len(self.texts)
+
+    def run(self):
+        turn = 0
+        while not self.stopping and time.monotonic() < self.deadline:
+            node = self.nodes[turn % len(self.nodes)]
+            why = "closed"
+            try:
+                if self.last_id:
+                    ws = node.open_stream(after=self.last_id, timeout=1)
+                else:
+                    ws = node.open_stream(from_height=1, timeout=1)
+            except Exception as error:  # noqa: BLE001 - down, or not at last_id yet
+                ws, why = None, f"refused: {error}"
+            if ws is not None:
+                try:
+                    while not self.stopping and time.monotonic() < self.deadline:
+                        try:
+                            text = ws.recv()
+                        except websocket.WebSocketTimeoutException:
+                            continue
+                        if not text:
+                            break
+                        self.texts.append(text)
+                        self.last_id = json.loads(text)["transaction_id"]
+                except Exception as error:  # noqa: BLE001 - the node died: go on elsewhere
+                    why = f"lost: {error!r}"
+                finally:
+                    ws.close()
+            if self.stopping:
+                return
+            turn += 1
+            following = self.nodes[turn % len(self.nodes)]
+            self.switches.append((node.index, following.index, len(self.texts), why))
+            time.sleep(0.2)
+
+    def stop(self):
+        self.stopping = True
+        self.join(timeout=10)
+
+
 # ---------------------------------------------------------------------------
 # Scenarios
 
@@ -728,6 +812,9 @@ def scenario_agreement(args, network):
     post_round_robin(validators, creates)
     wait_stream(validators[0], len(creates))
     transfers = txs.transfers(creates[:150])
+    # Signed while the chain works: the load of the failover below.
+    load_generator = concurrent.futures.ThreadPoolExecutor(1).submit(
+        txs.transfers, creates[150:], 2, 150)
     log(f"posting {len(transfers)} TRANSFERs round-robin")
     post_round_robin(validators, transfers)
     everything = creates + transfers
@@ -777,6 +864,8 @@ def scenario_agreement(args, network):
     log(f"subscriber failover at height {resume_height}: {len(first)} from node1, "
         f"{len(second)} from node2 of which {len(dropped)} already seen; each transaction once")
 
+    total = failover_under_kill(args, network, load_generator.result(), total)
+
     # A late joiner: a full node (not a validator) started now.
     joiner = network.add_full_node()
     joiner.start()
@@ -791,6 +880,116 @@ def scenario_agreement(args, network):
     network.assert_same_chain(network.nodes)
     log(f"late joiner node{joiner.index} caught up by block sync; its stream "
         f"({len(late)} transactions) equals node0's")
+
+
+def failover_under_kill(args, network, load, total):
+    """Subscribers on node1's stream, resuming on node2 by transaction id when
+    node1 (engine and ledgerd) is killed while transactions keep coming: a
+    plain WebSocket client, and `ledgerctl watch --url node1 --url node2`.
+    Each must receive every committed transaction once, in commit order,
+    without dropping anything. Returns the new number of transactions."""
+    validators = network.nodes[:4]
+    source, backup = validators[1], validators[2]
+    others = [validators[0], validators[2], validators[3]]
+    client = FailoverClient([source, backup])
+    client.start()
+    watch_out = os.path.join(network.dir, "watch.out")
+    watch_err = os.path.join(network.dir, "watch.err")
+    with open(watch_out, "wb") as out, open(watch_err, "wb") as err:
+        watch = subprocess.Popen(
+            [os.path.abspath(args.ledgerctl), "watch", "--url", source.stream_base(),
+             "--url", backup.stream_base(), "--from-height", "1"], stdout=out, stderr=err)
+
+    def printed():
+        with open(watch_out, "rb") as out:
+            return out.read().count(b"\n")
+
+    killed = threading.Event()
+    accepted, refused = [], []
+
+    def post_load():
+        for k, tx in enumerate(load):
+            if k == len(load) // 2:
+                # The second half goes to the network without node1 for sure.
+                killed.wait(timeout=60)
+            status, body = others[k % 3].post(tx_bytes(tx), "sync")
+            (accepted if status in (200, 202) else refused).append((tx["id"], status, body[:200]))
+            time.sleep(0.05)
+
+    loader = None
+    try:
+        wait_for("both subscribers to read node1's stream up to now",
+                 lambda: client.count() >= total and printed() >= total, 60)
+        loader = threading.Thread(target=post_load, daemon=True)
+        loader.start()
+        wait_for("the plain client to receive transactions of the load",
+                 lambda: client.count() >= total + 10, 60)
+        source.stop(signal.SIGKILL)
+        killed.set()
+        at_kill = client.count()
+        log(f"node1 killed (engine and ledgerd) under load: the plain client had {at_kill} "
+            f"transactions, watch {printed()}")
+        loader.join(timeout=60)
+        check(not loader.is_alive(), "the load did not finish")
+        check(not refused, f"{len(refused)} POSTs of the load failed, first: {refused[:3]}")
+        # Quiet: everything posted is committed, nothing is left to commit.
+        wait_for("node2 to hold every transaction of the load",
+                 lambda: all(backup.has_transaction(i) for i, _, _ in accepted), 60)
+        wait_for("the mempools of nodes 0, 2 and 3 to be empty",
+                 lambda: all(n.unconfirmed() == 0 for n in others), 30)
+        # Every transaction posted here is valid, so the blocks hold exactly
+        # the transactions the stream sends.
+        count = backup.transaction_count(backup.height())
+        check(count == total + len(load), f"the chain holds {count} transactions, "
+              f"expected {total} + {len(load)}")
+        reference = backup.read_stream(1, count, timeout=60, raw=True)
+        check(len(reference) == count, f"node2's stream from height 1 has {len(reference)} "
+              f"of {count} transactions")
+
+        wait_for("the plain client to receive every transaction",
+                 lambda: client.count() >= count, 60)
+        client.stop()
+        ids = [json.loads(t)["transaction_id"] for t in client.texts]
+        check(len(set(ids)) == len(ids), f"the plain client received "
+              f"{len(ids) - len(set(ids))} transactions twice")
+        check(client.texts == reference, "the plain client's messages differ from node2's "
+              "stream from height 1")
+        resumed = [s for s in client.switches if s[2] >= at_kill]
+        check(resumed and client.count() > resumed[0][2],
+              "the plain client did not receive transactions after failing over")
+        log(f"plain client: {resumed[0][2]} transactions from node1, then {count - resumed[0][2]} "
+            f"from node2 with after_transaction_id; each once, in node2's order "
+            f"(switches {[(a, b, n) for a, b, n, _ in client.switches]})")
+
+        wait_for("ledgerctl watch to print every transaction", lambda: printed() >= count, 60)
+        watch.terminate()
+        watch.wait(timeout=10)
+        expected = subprocess.run(
+            [os.path.abspath(args.ledgerctl), "watch", "--url", backup.stream_base(),
+             "--from-height", "1", "--count", str(count)],
+            capture_output=True, timeout=60, check=True).stdout
+        check(expected == "".join(t + "\n" for t in reference).encode(),
+              "ledgerctl watch prints node2's stream otherwise than the plain client receives it")
+        with open(watch_out, "rb") as out:
+            check(out.read() == expected, "ledgerctl watch's output across the failover differs "
+                  "from its output on node2 from height 1")
+        with open(watch_err, "rb") as err:
+            switches = err.read().decode(errors="replace")
+        check(f"resuming on {backup.stream_base()} with after_transaction_id=" in switches,
+              f"ledgerctl watch did not resume on node2 by transaction id: {switches!r}")
+        log(f"ledgerctl watch --url node1 --url node2: its output equals node2's "
+            f"({count} lines, byte for byte)")
+    finally:
+        killed.set()
+        client.stop()
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait(timeout=10)
+
+    source.start()
+    network.wait_ready([source])
+    network.wait_caught_up(source, others)
+    return count
 
 
 def scenario_crashes(args, network):
