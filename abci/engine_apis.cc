@@ -13,6 +13,38 @@ namespace {
 namespace pb = tendermint::abci;
 namespace v1 = cometbft::abci::v1;
 
+// The state-sync handlers convert ledgerd's results as they are.
+template <auto kAccept, auto kAbort, auto kReject, auto kRejectFormat, auto kRejectSender>
+constexpr bool NumbersOfferResults() {
+  using ledger::OfferResult;
+  return int{kAccept} == int(OfferResult::kAccept) && int{kAbort} == int(OfferResult::kAbort) &&
+         int{kReject} == int(OfferResult::kReject) &&
+         int{kRejectFormat} == int(OfferResult::kRejectFormat) &&
+         int{kRejectSender} == int(OfferResult::kRejectSender);
+}
+template <auto kAccept, auto kAbort, auto kRetry, auto kRetrySnapshot, auto kRejectSnapshot>
+constexpr bool NumbersApplyResults() {
+  using ledger::ApplyResult;
+  return int{kAccept} == int(ApplyResult::kAccept) && int{kAbort} == int(ApplyResult::kAbort) &&
+         int{kRetry} == int(ApplyResult::kRetry) &&
+         int{kRetrySnapshot} == int(ApplyResult::kRetrySnapshot) &&
+         int{kRejectSnapshot} == int(ApplyResult::kRejectSnapshot);
+}
+using PbOffer = pb::ResponseOfferSnapshot;
+using PbApply = pb::ResponseApplySnapshotChunk;
+static_assert(NumbersOfferResults<PbOffer::ACCEPT, PbOffer::ABORT, PbOffer::REJECT,
+                                  PbOffer::REJECT_FORMAT, PbOffer::REJECT_SENDER>());
+static_assert(NumbersApplyResults<PbApply::ACCEPT, PbApply::ABORT, PbApply::RETRY,
+                                  PbApply::RETRY_SNAPSHOT, PbApply::REJECT_SNAPSHOT>());
+static_assert(NumbersOfferResults<v1::OFFER_SNAPSHOT_RESULT_ACCEPT, v1::OFFER_SNAPSHOT_RESULT_ABORT,
+                                  v1::OFFER_SNAPSHOT_RESULT_REJECT,
+                                  v1::OFFER_SNAPSHOT_RESULT_REJECT_FORMAT,
+                                  v1::OFFER_SNAPSHOT_RESULT_REJECT_SENDER>());
+static_assert(NumbersApplyResults<
+              v1::APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT, v1::APPLY_SNAPSHOT_CHUNK_RESULT_ABORT,
+              v1::APPLY_SNAPSHOT_CHUNK_RESULT_RETRY, v1::APPLY_SNAPSHOT_CHUNK_RESULT_RETRY_SNAPSHOT,
+              v1::APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT>());
+
 }  // namespace
 
 // Up to v0.38 the key is a PublicKey message with one field per key type.
@@ -59,13 +91,14 @@ const EngineApi& CometBft038Api() {
           Unary<pb::RequestFinalizeBlock, pb::ResponseFinalizeBlock>("FinalizeBlock",
                                                                      &FinalizeBlock),
           Unary<pb::RequestCommit, pb::ResponseCommit>("Commit", &Commit),
-          Unary<pb::RequestListSnapshots, pb::ResponseListSnapshots>("ListSnapshots", &EmptyAnswer),
-          Unary<pb::RequestOfferSnapshot, pb::ResponseOfferSnapshot>(
-              "OfferSnapshot", &Refuse<pb::ResponseOfferSnapshot::REJECT>),
+          Unary<pb::RequestListSnapshots, pb::ResponseListSnapshots>("ListSnapshots",
+                                                                     &ListSnapshots),
+          Unary<pb::RequestOfferSnapshot, pb::ResponseOfferSnapshot>("OfferSnapshot",
+                                                                     &OfferSnapshot),
           Unary<pb::RequestLoadSnapshotChunk, pb::ResponseLoadSnapshotChunk>("LoadSnapshotChunk",
-                                                                             &EmptyAnswer),
+                                                                             &LoadSnapshotChunk),
           Unary<pb::RequestApplySnapshotChunk, pb::ResponseApplySnapshotChunk>(
-              "ApplySnapshotChunk", &Refuse<pb::ResponseApplySnapshotChunk::ABORT>),
+              "ApplySnapshotChunk", &ApplySnapshotChunk),
       }};
   return api;
 }
@@ -94,13 +127,14 @@ const EngineApi& Tendermint034Api() {
           Unary<pb::RequestDeliverTx, pb::ResponseDeliverTx>("DeliverTx", &DeliverTx),
           Unary<pb::RequestEndBlock, pb::ResponseEndBlock>("EndBlock", &EndBlock),
           Unary<pb::RequestCommit, pb::ResponseCommit>("Commit", &CommitWithAppHash),
-          Unary<pb::RequestListSnapshots, pb::ResponseListSnapshots>("ListSnapshots", &EmptyAnswer),
-          Unary<pb::RequestOfferSnapshot, pb::ResponseOfferSnapshot>(
-              "OfferSnapshot", &Refuse<pb::ResponseOfferSnapshot::REJECT>),
+          Unary<pb::RequestListSnapshots, pb::ResponseListSnapshots>("ListSnapshots",
+                                                                     &ListSnapshots),
+          Unary<pb::RequestOfferSnapshot, pb::ResponseOfferSnapshot>("OfferSnapshot",
+                                                                     &OfferSnapshot),
           Unary<pb::RequestLoadSnapshotChunk, pb::ResponseLoadSnapshotChunk>("LoadSnapshotChunk",
-                                                                             &EmptyAnswer),
+                                                                             &LoadSnapshotChunk),
           Unary<pb::RequestApplySnapshotChunk, pb::ResponseApplySnapshotChunk>(
-              "ApplySnapshotChunk", &Refuse<pb::ResponseApplySnapshotChunk::ABORT>),
+              "ApplySnapshotChunk", &ApplySnapshotChunk),
       }};
   return api;
 }
@@ -129,13 +163,14 @@ const EngineApi& CometBft1Api() {
           Unary<v1::FinalizeBlockRequest, v1::FinalizeBlockResponse>("FinalizeBlock",
                                                                      &FinalizeBlock),
           Unary<v1::CommitRequest, v1::CommitResponse>("Commit", &Commit),
-          Unary<v1::ListSnapshotsRequest, v1::ListSnapshotsResponse>("ListSnapshots", &EmptyAnswer),
-          Unary<v1::OfferSnapshotRequest, v1::OfferSnapshotResponse>(
-              "OfferSnapshot", &Refuse<v1::OFFER_SNAPSHOT_RESULT_REJECT>),
+          Unary<v1::ListSnapshotsRequest, v1::ListSnapshotsResponse>("ListSnapshots",
+                                                                     &ListSnapshots),
+          Unary<v1::OfferSnapshotRequest, v1::OfferSnapshotResponse>("OfferSnapshot",
+                                                                     &OfferSnapshot),
           Unary<v1::LoadSnapshotChunkRequest, v1::LoadSnapshotChunkResponse>("LoadSnapshotChunk",
-                                                                             &EmptyAnswer),
+                                                                             &LoadSnapshotChunk),
           Unary<v1::ApplySnapshotChunkRequest, v1::ApplySnapshotChunkResponse>(
-              "ApplySnapshotChunk", &Refuse<v1::APPLY_SNAPSHOT_CHUNK_RESULT_ABORT>),
+              "ApplySnapshotChunk", &ApplySnapshotChunk),
       }};
   return api;
 }

@@ -17,6 +17,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/method_handler.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -80,9 +81,8 @@ grpc::Status Echo(EngineService*, grpc::ServerContext*, const Request* request,
 }
 
 // Answers nothing, for a call whose answer is empty: Flush (every call here
-// completes before it returns), ExtendVote (vote extensions are not used, so
-// the extension is empty), ListSnapshots and LoadSnapshotChunk (state sync
-// is not supported: no snapshots, empty chunks).
+// completes before it returns) and ExtendVote (vote extensions are not used,
+// so the extension is empty).
 template <class Request, class Response>
 grpc::Status EmptyAnswer(EngineService*, grpc::ServerContext*, const Request*, Response*) {
   return grpc::Status::OK;
@@ -172,11 +172,64 @@ grpc::Status Accept(EngineService*, grpc::ServerContext*, const Request*, Respon
   return grpc::Status::OK;
 }
 
-// State sync is not supported: offers get `kResult` (REJECT), applying a
-// chunk gets `kResult` (ABORT, ending the restoration).
-template <auto kResult, class Request, class Response>
-grpc::Status Refuse(EngineService*, grpc::ServerContext*, const Request*, Response* response) {
-  response->set_result(kResult);
+// --- State sync. Every line numbers the results of OfferSnapshot and
+// ApplySnapshotChunk as ledger::OfferResult and ledger::ApplyResult do
+// (abci/engine_apis.cc checks it), so they convert as they are.
+
+// As Responder::ListSnapshots.
+template <class Request, class Response>
+grpc::Status ListSnapshots(EngineService* service, grpc::ServerContext*, const Request*,
+                           Response* response) {
+  for (const ledger::SnapshotInfo& info : service->responder().ListSnapshots()) {
+    auto* snapshot = response->add_snapshots();
+    snapshot->set_height(static_cast<uint64_t>(info.height));
+    snapshot->set_format(info.format);
+    snapshot->set_chunks(info.chunks);
+    snapshot->set_hash(info.hash);
+    snapshot->set_metadata(info.metadata);
+  }
+  return grpc::Status::OK;
+}
+
+// As Responder::LoadSnapshotChunk: the chunk, or empty for none.
+template <class Request, class Response>
+grpc::Status LoadSnapshotChunk(EngineService* service, grpc::ServerContext*,
+                               const Request* request, Response* response) {
+  if (request->height() > static_cast<uint64_t>(INT64_MAX)) return grpc::Status::OK;
+  response->set_chunk(service->responder().LoadSnapshotChunk(
+      static_cast<int64_t>(request->height()), request->format(), request->chunk()));
+  return grpc::Status::OK;
+}
+
+// As Responder::OfferSnapshot, given the app hash the engine trusts.
+template <class Request, class Response>
+grpc::Status OfferSnapshot(EngineService* service, grpc::ServerContext*, const Request* request,
+                           Response* response) {
+  const auto& offered = request->snapshot();
+  ledger::SnapshotInfo snapshot;
+  snapshot.height = offered.height() > static_cast<uint64_t>(INT64_MAX)
+                        ? 0
+                        : static_cast<int64_t>(offered.height());
+  snapshot.format = offered.format();
+  snapshot.chunks = offered.chunks();
+  snapshot.hash = offered.hash();
+  snapshot.metadata = offered.metadata();
+  const ledger::OfferResult result =
+      service->responder().OfferSnapshot(snapshot, request->app_hash());
+  response->set_result(static_cast<decltype(response->result())>(result));
+  return grpc::Status::OK;
+}
+
+// As Responder::ApplySnapshotChunk: the result, the chunks to fetch again
+// and the peers to drop.
+template <class Request, class Response>
+grpc::Status ApplySnapshotChunk(EngineService* service, grpc::ServerContext*,
+                                const Request* request, Response* response) {
+  const ledger::ApplyAnswer answer =
+      service->responder().ApplySnapshotChunk(request->index(), request->chunk(), request->sender());
+  response->set_result(static_cast<decltype(response->result())>(answer.result));
+  for (uint32_t chunk : answer.refetch_chunks) response->add_refetch_chunks(chunk);
+  for (const std::string& sender : answer.reject_senders) response->add_reject_senders(sender);
   return grpc::Status::OK;
 }
 

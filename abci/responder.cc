@@ -137,8 +137,50 @@ TxAnswer TxAnswerOf(const ledger::TxResult& result) {
   return answer;
 }
 
-Responder::Responder(ledger::Application* app, std::string version, LogSink log)
-    : app_(app), version_(std::move(version)), log_(std::move(log)) {}
+Responder::Responder(ledger::Application* app, std::string version, LogSink log,
+                     StateSync state_sync)
+    : app_(app), version_(std::move(version)), log_(std::move(log)), state_sync_(state_sync) {}
+
+std::vector<ledger::SnapshotInfo> Responder::ListSnapshots() const {
+  if (!state_sync_.snapshots) return {};
+  return state_sync_.snapshots->List();
+}
+
+std::string Responder::LoadSnapshotChunk(int64_t height, uint32_t format, uint32_t index) const {
+  if (!state_sync_.snapshots) return {};
+  return state_sync_.snapshots->LoadChunk(height, format, index).value_or("");
+}
+
+ledger::OfferResult Responder::OfferSnapshot(const ledger::SnapshotInfo& snapshot,
+                                             std::string_view trusted_app_hash) {
+  std::lock_guard<std::mutex> lock(consensus_mutex_);
+  if (!state_sync_.store) {
+    Log(LogSeverity::kWarn, "state sync: snapshot offered, but this node restores none");
+    return ledger::OfferResult::kAbort;
+  }
+  if (!restore_) restore_ = std::make_unique<ledger::SnapshotRestore>(state_sync_.store);
+  const ledger::OfferAnswer answer = restore_->Offer(snapshot, trusted_app_hash);
+  Log(answer.result == ledger::OfferResult::kAccept ? LogSeverity::kInfo : LogSeverity::kWarn,
+      "state sync: " + answer.log);
+  return answer.result;
+}
+
+ledger::ApplyAnswer Responder::ApplySnapshotChunk(uint32_t index, std::string_view chunk,
+                                                  std::string_view sender) {
+  std::lock_guard<std::mutex> lock(consensus_mutex_);
+  if (!restore_) {
+    ledger::ApplyAnswer answer;
+    answer.result = ledger::ApplyResult::kAbort;
+    Log(LogSeverity::kWarn, "state sync: snapshot chunk applied with no snapshot accepted");
+    return answer;
+  }
+  ledger::ApplyAnswer answer = restore_->Apply(index, chunk, sender);
+  if (!answer.log.empty()) {
+    Log(answer.result == ledger::ApplyResult::kAccept ? LogSeverity::kInfo : LogSeverity::kWarn,
+        "state sync: " + answer.log);
+  }
+  return answer;
+}
 
 void Responder::Log(LogSeverity severity, const std::string& message) const {
   if (log_) log_(severity, message);

@@ -27,6 +27,8 @@
 #include <vector>
 
 #include "ledger/application.h"
+#include "ledger/block_store.h"
+#include "ledger/snapshot.h"
 
 namespace abci {
 
@@ -113,11 +115,21 @@ struct QueryAnswer {
 // The answer to the engine about one executed transaction.
 TxAnswer TxAnswerOf(const ledger::TxResult& result);
 
+// What state sync works with; either may be null.
+struct StateSync {
+  // The snapshots served to other nodes; none when null.
+  const ledger::SnapshotStore* snapshots = nullptr;
+  // The live store, which a restore replaces; offers are refused when null.
+  ledger::BlockStore* store = nullptr;
+};
+
 class Responder {
  public:
-  // `app` must outlive the Responder. `version` is reported by Info; `log`
-  // receives the adapter's log lines and may be empty.
-  Responder(ledger::Application* app, std::string version, LogSink log);
+  // `app` and what `state_sync` names must outlive the Responder. `version`
+  // is reported by Info; `log` receives the adapter's log lines and may be
+  // empty.
+  Responder(ledger::Application* app, std::string version, LogSink log,
+            StateSync state_sync = {});
 
   // Sets `*answer` to "ledgerd", the version, app version 1, and the last
   // committed height and app hash (what decides the engine's replay). Logs
@@ -169,6 +181,20 @@ class Responder {
   // what is stored.
   grpc::Status Commit(std::string* app_hash);
 
+  // The snapshots kept, newest first (none without a SnapshotStore).
+  std::vector<ledger::SnapshotInfo> ListSnapshots() const;
+
+  // A chunk of a kept snapshot; empty if there is no such chunk.
+  std::string LoadSnapshotChunk(int64_t height, uint32_t format, uint32_t index) const;
+
+  // As SnapshotRestore::Offer and Apply, each answer logged; ABORT when
+  // ledgerd was given no store to restore. A restore that completes makes
+  // Info report the restored height and app hash.
+  ledger::OfferResult OfferSnapshot(const ledger::SnapshotInfo& snapshot,
+                                    std::string_view trusted_app_hash);
+  ledger::ApplyAnswer ApplySnapshotChunk(uint32_t index, std::string_view chunk,
+                                         std::string_view sender);
+
   // Sends `message` to the log sink, if there is one.
   void Log(LogSeverity severity, const std::string& message) const;
 
@@ -177,9 +203,13 @@ class Responder {
   const std::string version_;
   const LogSink log_;
 
-  // Serializes the Application's one-caller-at-a-time methods.
+  const StateSync state_sync_;
+
+  // Serializes the Application's one-caller-at-a-time methods, and restores,
+  // which replace the store under them.
   std::mutex consensus_mutex_;
   std::string last_engine_version_;  // guarded by consensus_mutex_
+  std::unique_ptr<ledger::SnapshotRestore> restore_;  // guarded by consensus_mutex_
 };
 
 }  // namespace abci

@@ -103,6 +103,24 @@ const std::vector<Flag>& Flags() {
          if (error.empty()) c->abci_addr = v;
          return error;
        }},
+      {"snapshot-interval", "N",
+       "take a state-sync snapshot every N heights, beside an engine (0: never); new nodes "
+       "restore one instead of replaying the chain (docs/network.md)",
+       [](const Config& c) { return std::to_string(c.snapshot_interval); },
+       [](const std::string& v, Config* c) -> std::string {
+         if (v == "0") {
+           c->snapshot_interval = 0;
+           return "";
+         }
+         size_t interval = 0;
+         std::string error = ParseCount(v, 100000000, &interval);
+         if (!error.empty()) return error + " (or 0 for no snapshots)";
+         c->snapshot_interval = static_cast<int64_t>(interval);
+         return "";
+       }},
+      {"snapshot-keep", "K", "state-sync snapshots kept on disk, newest first",
+       [](const Config& c) { return std::to_string(c.snapshot_keep); },
+       [](const std::string& v, Config* c) { return ParseCount(v, 1000, &c->snapshot_keep); }},
       {"log-level", "LEVEL", "debug | info | warn | error",
        [](const Config& c) -> std::string {
          switch (c.log_level) {

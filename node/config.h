@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ struct Config {
   std::string data_dir = "./data";
   std::string abci_addr = "127.0.0.1:26658";
   LogLevel log_level = LogLevel::kInfo;
+
+  // State-sync snapshots (beside an engine): one every `snapshot_interval`
+  // heights (0: none), the newest `snapshot_keep` kept in <data_dir>/snapshots.
+  int64_t snapshot_interval = 1000;
+  size_t snapshot_keep = 2;
 
   // --dev: the built-in single-validator block producer instead of CometBFT.
   bool dev = false;

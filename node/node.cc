@@ -166,10 +166,19 @@ bool Node::StartHttpApi(const Config& config, std::string* error) {
 }
 
 bool Node::StartAbciServer(const Config& config, std::string* error) {
+  ledger::SnapshotStore::Options snapshot_options;
+  snapshot_options.directory = (std::filesystem::path(config.data_dir) / "snapshots").string();
+  snapshot_options.interval = config.snapshot_interval;
+  snapshot_options.keep = config.snapshot_keep;
+  snapshot_options.log = [](const std::string& line) { Log(LogLevel::kInfo, "snapshot", line); };
+  snapshots_ = std::make_unique<ledger::SnapshotStore>(store_.get(), std::move(snapshot_options));
+  app_->AddObserver(snapshots_.get());
   abci_responder_ = std::make_unique<abci::Responder>(
-      app_.get(), LEDGERD_VERSION, [](abci::LogSeverity severity, const std::string& line) {
+      app_.get(), LEDGERD_VERSION,
+      [](abci::LogSeverity severity, const std::string& line) {
         Log(LevelOf(severity), "abci", line);
-      });
+      },
+      abci::StateSync{snapshots_.get(), store_.get()});
   // The engine picks the service by the method path it calls.
   std::vector<grpc::Service*> services;
   for (const abci::EngineApi* api :
@@ -215,6 +224,8 @@ void Node::Shutdown(std::chrono::milliseconds grace) {
   if (event_stream_) event_stream_->Stop();
   event_stream_.reset();
   app_.reset();
+  // A snapshot being written reads the store until it is done.
+  snapshots_.reset();
   // Closing the store releases the LevelDB lock; every write was synced.
   store_.reset();
 }

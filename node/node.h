@@ -38,6 +38,7 @@
 #include "api/http_api.h"
 #include "api/transaction_submitter.h"
 #include "ledger/application.h"
+#include "ledger/snapshot.h"
 #include "ledger/block_store.h"
 #include "node/block_producer.h"
 #include "node/config.h"
@@ -80,6 +81,8 @@ class Node {
 
   std::unique_ptr<ledger::BlockStore> store_;
   std::unique_ptr<ledger::Application> app_;
+  // Beside an engine only: state-sync snapshots taken as blocks commit.
+  std::unique_ptr<ledger::SnapshotStore> snapshots_;
   std::unique_ptr<stream::EventStream> event_stream_;
 
   // Runs the HTTP API and the submitters' timers and connections.
