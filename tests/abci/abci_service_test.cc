@@ -441,7 +441,7 @@ TEST_F(AbciServiceTest, VoteExtensionsAreEmptyAndAccepted) {
   EXPECT_EQ(verify_response.status(), pb::ResponseVerifyVoteExtension::ACCEPT);
 }
 
-TEST_F(AbciServiceTest, SnapshotCallsAnswerThatThereAreNone) {
+TEST_F(AbciServiceTest, SnapshotCallsOnANodeWithoutSnapshots) {
   pb::RequestListSnapshots list_request;
   pb::ResponseListSnapshots list_response;
   ASSERT_TRUE(Call(*stub_, &Stub::ListSnapshots, list_request, &list_response).ok());
@@ -450,7 +450,7 @@ TEST_F(AbciServiceTest, SnapshotCallsAnswerThatThereAreNone) {
   pb::RequestOfferSnapshot offer_request;
   pb::ResponseOfferSnapshot offer_response;
   ASSERT_TRUE(Call(*stub_, &Stub::OfferSnapshot, offer_request, &offer_response).ok());
-  EXPECT_EQ(offer_response.result(), pb::ResponseOfferSnapshot::REJECT);
+  EXPECT_EQ(offer_response.result(), pb::ResponseOfferSnapshot::REJECT_FORMAT);
 
   pb::RequestLoadSnapshotChunk load_request;
   pb::ResponseLoadSnapshotChunk load_response;

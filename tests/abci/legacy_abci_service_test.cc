@@ -376,7 +376,7 @@ TEST_F(LegacyAbciServiceTest, ProposalCallsOfV037AnswerAsTheV038Adapter) {
   EXPECT_EQ(processed.status(), pb::ResponseProcessProposal::ACCEPT);
 }
 
-TEST_F(LegacyAbciServiceTest, SnapshotCallsAnswerThatThereAreNone) {
+TEST_F(LegacyAbciServiceTest, SnapshotCallsOnANodeWithoutSnapshots) {
   pb::RequestListSnapshots list_request;
   pb::ResponseListSnapshots list_response;
   ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::ListSnapshots, list_request, &list_response).ok());
@@ -385,7 +385,7 @@ TEST_F(LegacyAbciServiceTest, SnapshotCallsAnswerThatThereAreNone) {
   pb::RequestOfferSnapshot offer_request;
   pb::ResponseOfferSnapshot offer_response;
   ASSERT_TRUE(Call(*node_.legacy, &LegacyStub::OfferSnapshot, offer_request, &offer_response).ok());
-  EXPECT_EQ(offer_response.result(), pb::ResponseOfferSnapshot::REJECT);
+  EXPECT_EQ(offer_response.result(), pb::ResponseOfferSnapshot::REJECT_FORMAT);
 
   pb::RequestLoadSnapshotChunk load_request;
   pb::ResponseLoadSnapshotChunk load_response;

@@ -16,7 +16,10 @@ std::vector<ledger::CommittedBlock> ServedLedger::Recorder::blocks() const {
   return blocks_;
 }
 
-ServedLedger::ServedLedger(std::string dir) : dir_(std::move(dir)) { Open(); }
+ServedLedger::ServedLedger(std::string dir, int64_t snapshot_interval)
+    : dir_(std::move(dir)), snapshot_interval_(snapshot_interval) {
+  Open();
+}
 
 ServedLedger::~ServedLedger() { Close(); }
 
@@ -31,11 +34,20 @@ void ServedLedger::Open() {
   ASSERT_NE(store_, nullptr) << error;
   app_ = std::make_unique<ledger::Application>(store_.get());
   app_->AddObserver(&recorder_);
+  ledger::SnapshotStore::Options snapshot_options;
+  snapshot_options.directory = dir_ + "/snapshots";
+  snapshot_options.interval = snapshot_interval_;
+  // Small chunks, so that a few blocks make several.
+  snapshot_options.chunk_bytes = 4096;
+  snapshots_ = std::make_unique<ledger::SnapshotStore>(store_.get(), snapshot_options);
+  app_->AddObserver(snapshots_.get());
   responder_ = std::make_unique<abci::Responder>(
-      app_.get(), "9.9.9", [this](abci::LogSeverity severity, const std::string& line) {
+      app_.get(), "9.9.9",
+      [this](abci::LogSeverity severity, const std::string& line) {
         std::lock_guard<std::mutex> lock(log_mutex_);
         log_.emplace_back(severity, line);
-      });
+      },
+      abci::StateSync{snapshots_.get(), store_.get()});
   std::vector<grpc::Service*> services;
   for (const abci::EngineApi* api :
        {&abci::CometBft038Api(), &abci::Tendermint034Api(), &abci::CometBft1Api()}) {
@@ -51,6 +63,7 @@ void ServedLedger::Close() {
   services_.clear();
   responder_.reset();
   app_.reset();
+  snapshots_.reset();
   store_.reset();
 }
 

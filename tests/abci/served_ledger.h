@@ -22,6 +22,7 @@
 #include "ledger/application.h"
 #include "ledger/block_store.h"
 #include "ledger/committed_block.h"
+#include "ledger/snapshot.h"
 
 namespace ledger_test {
 
@@ -29,9 +30,11 @@ namespace ledger_test {
 // committed blocks may be read while gRPC threads add to them.
 class ServedLedger {
  public:
-  // Opens the store in `dir` (which must outlive this) and serves it; a
-  // failure is a fatal test failure.
-  explicit ServedLedger(std::string dir);
+  // Opens the store in `dir` (which must outlive this) and serves it,
+  // taking a state-sync snapshot every `snapshot_interval` heights (none for
+  // 0) and restoring from snapshots offered; a failure is a fatal test
+  // failure.
+  explicit ServedLedger(std::string dir, int64_t snapshot_interval = 0);
   ~ServedLedger();
   ServedLedger(const ServedLedger&) = delete;
   ServedLedger& operator=(const ServedLedger&) = delete;
@@ -46,6 +49,7 @@ class ServedLedger {
 
   const ledger::BlockStore& store() const { return *store_; }
   ledger::Application& app() { return *app_; }
+  ledger::SnapshotStore& snapshots() { return *snapshots_; }
 
   // The lines logged at `severity` so far, oldest first.
   std::vector<std::string> LogLinesAt(abci::LogSeverity severity) const;
@@ -69,11 +73,13 @@ class ServedLedger {
   void Close();
 
   const std::string dir_;
+  const int64_t snapshot_interval_;
   Recorder recorder_;
   mutable std::mutex log_mutex_;
   std::vector<std::pair<abci::LogSeverity, std::string>> log_;  // guarded by log_mutex_
   std::unique_ptr<ledger::BlockStore> store_;
   std::unique_ptr<ledger::Application> app_;
+  std::unique_ptr<ledger::SnapshotStore> snapshots_;
   std::unique_ptr<abci::Responder> responder_;
   std::vector<std::unique_ptr<abci::EngineService>> services_;
   std::unique_ptr<abci::Server> server_;

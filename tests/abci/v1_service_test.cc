@@ -266,14 +266,14 @@ TEST_F(CometBft1ServiceTest, VoteExtensionsAreEmptyAndAccepted) {
   EXPECT_EQ(verified.status(), v1::VERIFY_VOTE_EXTENSION_STATUS_ACCEPT);
 }
 
-TEST_F(CometBft1ServiceTest, SnapshotCallsAnswerThatThereAreNone) {
+TEST_F(CometBft1ServiceTest, SnapshotCallsOnANodeWithoutSnapshots) {
   v1::ListSnapshotsResponse listed;
   ASSERT_TRUE(Call(*stub_, &Stub::ListSnapshots, v1::ListSnapshotsRequest(), &listed).ok());
   EXPECT_EQ(listed.snapshots_size(), 0);
 
   v1::OfferSnapshotResponse offered;
   ASSERT_TRUE(Call(*stub_, &Stub::OfferSnapshot, v1::OfferSnapshotRequest(), &offered).ok());
-  EXPECT_EQ(offered.result(), v1::OFFER_SNAPSHOT_RESULT_REJECT);
+  EXPECT_EQ(offered.result(), v1::OFFER_SNAPSHOT_RESULT_REJECT_FORMAT);
 
   v1::LoadSnapshotChunkResponse loaded;
   ASSERT_TRUE(Call(*stub_, &Stub::LoadSnapshotChunk, v1::LoadSnapshotChunkRequest(), &loaded).ok());
