@@ -114,7 +114,7 @@ TYPED_TEST_SUITE(StateSyncTest, Lines);
 
 TYPED_TEST(StateSyncTest, ANewNodeRestoresFromTheSnapshotsAnotherServes) {
   using Line = TypeParam;
-  using Stub = typename TestFixture::Stub;
+  using JoinerStub = typename TestFixture::Stub;
   const typename Line::ListResponse listed = this->List();
   ASSERT_EQ(listed.snapshots_size(), 2);
   EXPECT_EQ(listed.snapshots(0).height(), 6u);
@@ -130,11 +130,11 @@ TYPED_TEST(StateSyncTest, ANewNodeRestoresFromTheSnapshotsAnotherServes) {
   *offer.mutable_snapshot() = snapshot;
   offer.set_app_hash(std::string(32, '\x01'));
   typename Line::OfferResponse offered;
-  ASSERT_TRUE(Call(*joiner, &Stub::OfferSnapshot, offer, &offered).ok());
+  ASSERT_TRUE(Call(*joiner, &JoinerStub::OfferSnapshot, offer, &offered).ok());
   EXPECT_EQ(static_cast<int>(offered.result()), Line::kReject) << "not the trusted app hash";
 
   offer.set_app_hash(at_six.last_app_hash);
-  ASSERT_TRUE(Call(*joiner, &Stub::OfferSnapshot, offer, &offered).ok());
+  ASSERT_TRUE(Call(*joiner, &JoinerStub::OfferSnapshot, offer, &offered).ok());
   ASSERT_EQ(static_cast<int>(offered.result()), Line::kAccept);
 
   for (uint32_t index = 0; index < snapshot.chunks(); ++index) {
@@ -149,7 +149,7 @@ TYPED_TEST(StateSyncTest, ANewNodeRestoresFromTheSnapshotsAnotherServes) {
       corrupted[0] ^= 1;
       apply.set_chunk(corrupted);
       apply.set_sender("peer-a");
-      ASSERT_TRUE(Call(*joiner, &Stub::ApplySnapshotChunk, apply, &applied).ok());
+      ASSERT_TRUE(Call(*joiner, &JoinerStub::ApplySnapshotChunk, apply, &applied).ok());
       EXPECT_EQ(static_cast<int>(applied.result()), Line::kRetry);
       ASSERT_EQ(applied.refetch_chunks_size(), 1);
       EXPECT_EQ(applied.refetch_chunks(0), 1u);
@@ -158,12 +158,12 @@ TYPED_TEST(StateSyncTest, ANewNodeRestoresFromTheSnapshotsAnotherServes) {
       apply.set_sender("peer-b");
     }
     apply.set_chunk(chunk);
-    ASSERT_TRUE(Call(*joiner, &Stub::ApplySnapshotChunk, apply, &applied).ok());
+    ASSERT_TRUE(Call(*joiner, &JoinerStub::ApplySnapshotChunk, apply, &applied).ok());
     ASSERT_EQ(static_cast<int>(applied.result()), Line::kApplied) << "chunk " << index;
   }
 
   typename Line::InfoResponse info;
-  ASSERT_TRUE(Call(*joiner, &Stub::Info, typename Line::InfoRequest(), &info).ok());
+  ASSERT_TRUE(Call(*joiner, &JoinerStub::Info, typename Line::InfoRequest(), &info).ok());
   EXPECT_EQ(info.last_block_height(), 6);
   EXPECT_EQ(info.last_block_app_hash(), at_six.last_app_hash);
   for (int64_t height = 1; height <= 6; ++height) {
@@ -178,7 +178,7 @@ TYPED_TEST(StateSyncTest, ANewNodeRestoresFromTheSnapshotsAnotherServes) {
   // The restored node is the same after a restart.
   this->joiner_.Reopen();
   joiner = Line::Service::NewStub(this->joiner_.Channel());
-  ASSERT_TRUE(Call(*joiner, &Stub::Info, typename Line::InfoRequest(), &info).ok());
+  ASSERT_TRUE(Call(*joiner, &JoinerStub::Info, typename Line::InfoRequest(), &info).ok());
   EXPECT_EQ(info.last_block_height(), 6);
   EXPECT_EQ(info.last_block_app_hash(), at_six.last_app_hash);
 }
