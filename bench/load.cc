@@ -1,7 +1,9 @@
 // End-to-end load tool for ledgerd --dev: submit -> committed -> streamed.
 //
 // Pre-signs --txs transactions as chains (a CREATE followed by TRANSFERs of
-// its output, each to the next of --keys keys), starts `ledgerd --dev` in a
+// its output, each to the next of --keys keys; either --chain long, or with
+// --transfers=P as many chains of one or two transactions as make P % of
+// the transactions TRANSFERs), starts `ledgerd --dev` in a
 // temporary directory (or targets a running node with --target), opens
 // --subscribers WebSocket subscribers on the event stream, then posts the
 // transactions over --connections keep-alive HTTP connections with
@@ -24,7 +26,7 @@
 // The tool runs its network side on one thread so that it takes as little
 // CPU from the node as it can; signing happens before the clock starts.
 //
-// Usage: ledgerd_load [--txs=20000] [--chain=4] [--keys=1000]
+// Usage: ledgerd_load [--txs=20000] [--chain=4 | --transfers=P] [--keys=1000]
 //                     [--connections=32] [--mode=async|sync|commit]
 //                     [--subscribers=10] [--timeout=300]
 //                     [--ledgerd=PATH] [--ledgerd-arg=ARG ...]
@@ -77,6 +79,7 @@ constexpr auto kRetryPause = std::chrono::milliseconds(20);
 struct Options {
   int txs = 20000;
   int chain = 4;  // transactions per chain: one CREATE, then TRANSFERs
+  int transfer_percent = -1;  // if set: the share of TRANSFERs, chains of 1 or 2
   int keys = 1000;
   int connections = 32;
   std::string mode = "async";
@@ -93,6 +96,8 @@ const char kUsage[] =
     "usage: ledgerd_load [options]\n"
     "  --txs=N            transactions to submit (default 20000)\n"
     "  --chain=L          transactions per chain: a CREATE and L-1 TRANSFERs (default 4)\n"
+    "  --transfers=P      instead of --chain: P % of the transactions are TRANSFERs\n"
+    "                     (0-50), each spending a CREATE's output\n"
     "  --keys=K           key pairs the chains pass their assets between (default 1000)\n"
     "  --connections=C    concurrent keep-alive HTTP connections (default 32)\n"
     "  --mode=M           POST mode: async, sync or commit (default async)\n"
@@ -143,15 +148,29 @@ Workload MakeWorkload(const Options& options) {
 
   Workload w;
   const int n = options.txs;
-  const int length = options.chain;
-  const int chains = (n + length - 1) / length;
+  // Where each chain starts; chain c covers [starts[c], starts[c + 1]).
+  std::vector<int> starts;
+  if (options.transfer_percent < 0) {
+    for (int first = 0; first < n; first += options.chain) starts.push_back(first);
+  } else {
+    // T transfers spread evenly over the n - T chains.
+    const long transfers = static_cast<long>(n) * options.transfer_percent / 100;
+    const long creates = n - transfers;
+    int first = 0;
+    for (long c = 0; c < creates; ++c) {
+      starts.push_back(first);
+      first += 1 + static_cast<int>((c + 1) * transfers / creates - c * transfers / creates);
+    }
+  }
+  starts.push_back(n);
+  const int chains = static_cast<int>(starts.size()) - 1;
   w.bodies.resize(n);
   w.ids.resize(n);
   w.child.assign(n, -1);
   w.chain_left.assign(n, 0);
   auto sign_chain = [&](int c) {
-    const int first = c * length;
-    const int last = std::min(n, first + length);
+    const int first = starts[c];
+    const int last = starts[c + 1];
     int owner = c % options.keys;
     ledger::JsonValue data = ledger::JsonValue::Object(
         {{"chain", ledger::JsonValue::Number(std::to_string(c))},
@@ -186,7 +205,7 @@ Workload MakeWorkload(const Options& options) {
     });
   }
   for (std::thread& worker : workers) worker.join();
-  for (int c = 0; c < chains; ++c) w.roots.push_back(c * length);
+  for (int c = 0; c < chains; ++c) w.roots.push_back(starts[c]);
   w.index_of_id.reserve(n);
   for (int i = 0; i < n; ++i) w.index_of_id.emplace(w.ids[i], i);
   return w;
@@ -622,8 +641,11 @@ void Run::Report(double node_cpu_seconds, long peak_rss_kib, double client_cpu_s
     streamed_everywhere = std::min(streamed_everywhere, subscriber->received());
   }
   const size_t n = w_.bodies.size();
-  std::printf("load.config txs=%zu chain=%d keys=%d mode=%s connections=%d subscribers=%d\n", n,
-              options_.chain, options_.keys, options_.mode.c_str(), options_.connections,
+  const std::string shape = options_.transfer_percent < 0
+                                ? "chain=" + std::to_string(options_.chain)
+                                : "transfers=" + std::to_string(options_.transfer_percent) + "%";
+  std::printf("load.config txs=%zu %s keys=%d mode=%s connections=%d subscribers=%d\n", n,
+              shape.c_str(), options_.keys, options_.mode.c_str(), options_.connections,
               options_.subscribers);
   std::printf("load.outcome committed=%zu refused=%zu retried_503=%zu%s%s\n", committed_,
               refused_, retried_, timed_out_ ? " TIMED-OUT" : "",
@@ -674,7 +696,9 @@ bool ParseOptions(int argc, char** argv, Options* options) {
     bool ok = true;
     if (name == "--txs") ok = number(&options->txs, 1);
     else if (name == "--chain") ok = number(&options->chain, 1);
-    else if (name == "--keys") ok = number(&options->keys, 1);
+    else if (name == "--transfers") {
+      ok = number(&options->transfer_percent, 0) && options->transfer_percent <= 50;
+    } else if (name == "--keys") ok = number(&options->keys, 1);
     else if (name == "--connections") ok = number(&options->connections, 1);
     else if (name == "--subscribers") ok = number(&options->subscribers, 0);
     else if (name == "--timeout") ok = number(&options->timeout_seconds, 1);

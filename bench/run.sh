@@ -7,22 +7,27 @@
 #     like with like), FinalizeBlock of checked and unchecked blocks;
 #   - stream_fanout: the stream issue's fan-out defaults, and a steady
 #     500,000 deliveries/s offered in small blocks;
-#   - ledgerd_load against ledgerd --dev (submit -> committed -> streamed).
+#   - ledgerd_load against ledgerd --dev (submit -> committed -> streamed),
+#     each run beside a raw Ed25519 verify measurement, so that ledgerd's CPU
+#     per committed transaction is also printed in raw verifies (same run).
 #
 # Usage: bench/run.sh [--profile]
 #   --profile  also records ledgerd under one load run with perf and prints
 #              its hottest functions (needs perf: linux-perf on Debian).
-# Environment: REPEAT (3), LOAD_TXS (100000), LOAD_SUBSCRIBERS (10),
-#   LOAD_CONNECTIONS (32), LOAD_MODE (async), LOAD_ARGS (extra ledgerd_load
-#   arguments), BUILD_DIR (build-bench).
+# Environment: REPEAT (3), LOAD_TXS (60000), LOAD_TRANSFERS (20: percent of
+#   TRANSFERs), LOAD_SUBSCRIBERS (10), LOAD_CONNECTIONS (64), LOAD_MODE
+#   (async), LOAD_ARGS (extra ledgerd_load arguments), BUILD_DIR (build-bench),
+#   ONLY (micro, fanout or load: run that part alone).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-bench}
 REPEAT=${REPEAT:-3}
-LOAD_TXS=${LOAD_TXS:-100000}
+LOAD_TXS=${LOAD_TXS:-60000}
+LOAD_TRANSFERS=${LOAD_TRANSFERS:-20}
 LOAD_SUBSCRIBERS=${LOAD_SUBSCRIBERS:-10}
-LOAD_CONNECTIONS=${LOAD_CONNECTIONS:-32}
+LOAD_CONNECTIONS=${LOAD_CONNECTIONS:-64}
+ONLY=${ONLY:-}
 LOAD_MODE=${LOAD_MODE:-async}
 LOAD_ARGS=${LOAD_ARGS:-}
 PROFILE=0
@@ -42,7 +47,11 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 started=$(date +%s)
 
+# Whether part $1 runs (all of them unless ONLY names one).
+part() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
 # --- 1. Micro benchmarks (one process, REPEAT repetitions each) ------------
+if part micro; then
 # Repetitions are interleaved at random, so that a slow spell of this shared
 # machine lands on every benchmark alike rather than on one ratio's side.
 "$BIN/ledger_bench" --benchmark_repetitions="$REPEAT" --benchmark_enable_random_interleaving=true \
@@ -75,8 +84,10 @@ for name in checktx_create_parallel_1_thread:'^BM_CheckTxCreateParallel/.*thread
   finalize_block_unchecked:'^BM_FinalizeBlockUnchecked/'; do
   printf 'micro.%s_tx_per_s %.0f\n' "${name%%:*}" "$(micro "${name#*:}")"
 done
+fi
 
 # --- 2. Event stream fan-out -------------------------------------------------
+if part fanout; then
 # (a) the stream issue's defaults: 1,000 subscribers, blocks of 1,000 txs at
 #     1 block/s, and 10,000 idle connections for the memory figure;
 # (b) half a million deliveries per second offered as small blocks (10 txs at
@@ -104,23 +115,49 @@ printf 'steady.deliveries_per_s %.0f (1000 subscribers, 300 blocks x 10 txs at 5
   "$(fanout steady "$deliveries")"
 printf 'steady.latency_p50_ms %s\n' "$(fanout steady "$p50")"
 printf 'steady.latency_p99_ms %s\n' "$(fanout steady "$p99")"
+fi
 
 # --- 3. End to end: ledgerd --dev under ledgerd_load -------------------------
-# shellcheck disable=SC2086  # LOAD_ARGS is a list of arguments
+# Each load run sits between two raw verify measurements (CPU time per
+# verify, the mean of both), so that ledgerd's CPU per committed
+# transaction can be expressed in raw verifies measured in the same run.
+# The CPU microseconds of one raw Ed25519 verify, measured now.
+verify_cpu_us() {
+  "$BIN/ledger_bench" --benchmark_filter='^BM_Ed25519Verify/' --benchmark_format=json 2>/dev/null |
+    jq -r '.benchmarks[0].per_second' | awk '{print 1e6 / $1}'
+}
+LOAD_SHAPE="--transfers=$LOAD_TRANSFERS"
+if part load; then
 for i in $(seq "$REPEAT"); do
-  "$BIN/ledgerd_load" --txs="$LOAD_TXS" --subscribers="$LOAD_SUBSCRIBERS" \
+  before=$(verify_cpu_us)
+  # shellcheck disable=SC2086  # LOAD_ARGS is a list of arguments
+  "$BIN/ledgerd_load" --txs="$LOAD_TXS" "$LOAD_SHAPE" --subscribers="$LOAD_SUBSCRIBERS" \
     --connections="$LOAD_CONNECTIONS" --mode="$LOAD_MODE" $LOAD_ARGS >"$OUT/load.$i" 2>"$OUT/load.$i.err"
+  after=$(verify_cpu_us)
+  awk -v a="$before" -v b="$after" '$1 == "load.ledgerd_cpu_s_per_1000_tx" {
+      verify = (a + b) / 2
+      printf "load.verify_cpu_us %.1f\nload.ledgerd_cpu_in_verifies %.2f\n", verify, $2 * 1000 / verify
+    }' "$OUT/load.$i" >>"$OUT/load.$i"
 done
 load() { for i in $(seq "$REPEAT"); do awk -v k="load.$1" '$1 == k {print $2}' "$OUT/load.$i"; done | median; }
 sed -n 's/^load.config /load.config /p' "$OUT/load.1"
-for i in $(seq "$REPEAT"); do sed -n 's/^load.outcome /load.outcome['"$i"'] /p' "$OUT/load.$i"; done
+for i in $(seq "$REPEAT"); do
+  sed -n 's/^load.outcome /load.outcome['"$i"'] /p' "$OUT/load.$i"
+  awk -v run="$i" '{v[$1] = $2} END {
+      printf "load.run[%s] committed_tx_per_s=%s ledgerd_cpu_s_per_1000_tx=%s verify_cpu_us=%s" \
+        " ledgerd_cpu_in_verifies=%s\n", run, v["load.committed_tx_per_s"],
+        v["load.ledgerd_cpu_s_per_1000_tx"], v["load.verify_cpu_us"], v["load.ledgerd_cpu_in_verifies"]
+    }' "$OUT/load.$i"
+done
 for figure in committed_tx_per_s streamed_tx_per_s latency_p50_ms latency_p99_ms \
-  ledgerd_cpu_s_per_1000_tx ledgerd_peak_rss_mib client_cpu_s_per_1000_tx; do
+  ledgerd_cpu_s_per_1000_tx ledgerd_peak_rss_mib client_cpu_s_per_1000_tx verify_cpu_us \
+  ledgerd_cpu_in_verifies; do
   echo "load.$figure $(load "$figure")"
 done
+fi
 
 # --- 4. Optional profile of ledgerd under load -----------------------------
-if [ "$PROFILE" = 1 ]; then
+if [ "$PROFILE" = 1 ] && part load; then
   PROFILE_PORT=${PROFILE_PORT:-19984}
   perf record -o "$OUT/perf.data" -F 999 -- "$BIN/ledgerd" --dev --data-dir="$OUT/profile-data" \
     --http-addr="127.0.0.1:$PROFILE_PORT" --ws-addr="127.0.0.1:$((PROFILE_PORT + 1))" \
@@ -132,7 +169,7 @@ if [ "$PROFILE" = 1 ]; then
   done
   node_pid=$(pgrep -P "$perf_pid" ledgerd)
   # shellcheck disable=SC2086
-  "$BIN/ledgerd_load" --txs="$LOAD_TXS" --subscribers="$LOAD_SUBSCRIBERS" \
+  "$BIN/ledgerd_load" --txs="$LOAD_TXS" "$LOAD_SHAPE" --subscribers="$LOAD_SUBSCRIBERS" \
     --connections="$LOAD_CONNECTIONS" --mode="$LOAD_MODE" $LOAD_ARGS \
     --target="127.0.0.1:$PROFILE_PORT" --pid="$node_pid" >"$OUT/profile.load" 2>&1 || true
   kill -TERM "$node_pid"
