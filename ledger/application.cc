@@ -59,10 +59,37 @@ TxResult Application::CheckTx(std::string_view raw, bool recheck) {
   // in which case computing it again is the only correct answer.
   std::shared_ptr<const CheckedTransaction> checked = cache_.Check(raw);
   if (!checked->status.ok()) return TxResult{checked->status, nullptr};
-  Status status = CheckAgainstState(*checked, *store_);
+  Status status = CheckAgainstCommitted(*checked);
   // A transaction that fails its recheck leaves the mempool for good.
   if (recheck && !status.ok()) cache_.Erase(raw);
   return TxResult{std::move(status), checked->transaction};
+}
+
+Status Application::CheckAgainstCommitted(const CheckedTransaction& checked) {
+  // The height is read before the store. If a block commits meanwhile, the
+  // reads may see it and the pass is recorded one height low: block
+  // execution, which runs after that commit, then re-derives the verdict
+  // from that block's changes, as it does for a pass one block old.
+  const int64_t height = store_->LastHeight();
+  if (KnownToPass(checked, height)) return checked.signature_status;
+  Status status = CheckAgainstState(checked, *store_);
+  if (status.ok()) checked.passed_state_at.store(height);
+  return status;
+}
+
+bool Application::KnownToPass(const CheckedTransaction& checked, int64_t height) {
+  const int64_t passed_at = checked.passed_state_at.load();
+  if (passed_at == height) return true;
+  if (passed_at != height - 1) return false;
+  std::shared_ptr<const BlockOverlay> block;
+  {
+    std::lock_guard lock(changes_mutex_);
+    if (last_changes_.height != height) return false;
+    block = last_changes_.block;
+  }
+  if (block->Affects(*checked.transaction)) return false;
+  checked.passed_state_at.store(height);
+  return true;
 }
 
 FinalizedBlock Application::FinalizeBlock(int64_t height, const std::vector<std::string>& txs) {
@@ -74,6 +101,7 @@ FinalizedBlock Application::FinalizeBlock(int64_t height, const std::vector<std:
 
 void Application::BeginBlock(int64_t height) {
   staged_.reset();
+  staged_changes_.reset();
   staged_raw_.clear();
   open_.emplace(store_);
   open_->write.height = height;
@@ -89,7 +117,12 @@ std::optional<TxResult> Application::DeliverTx(std::string_view raw) {
 TxResult Application::Deliver(std::string_view raw, const CheckedTransaction& checked) {
   open_->raw.emplace_back(raw);
   if (!checked.status.ok()) return TxResult{checked.status, nullptr};
-  Status status = CheckAgainstState(checked, open_->overlay);
+  // Committed state plus this block: what passed against the first passes
+  // against both unless an earlier transaction of the block affects it.
+  Status status = KnownToPass(checked, store_->LastHeight()) &&
+                          !open_->overlay.Affects(*checked.transaction)
+                      ? checked.signature_status
+                      : CheckAgainstState(checked, open_->overlay);
   if (status.ok()) {
     open_->overlay.Apply(*checked.transaction);
     open_->write.transactions.push_back(checked.transaction);
@@ -107,6 +140,7 @@ std::optional<FinalizedBlock> Application::EndBlock() {
   result.app_hash = open_->write.app_hash;
   staged_ = std::move(open_->write);
   staged_raw_ = std::move(open_->raw);
+  staged_changes_ = std::make_shared<const BlockOverlay>(std::move(open_->overlay));
   open_.reset();
   return result;
 }
@@ -117,6 +151,10 @@ bool Application::Commit(std::string* error) {
     return false;
   }
   if (!store_->WriteBlock(*staged_, error)) return false;
+  {
+    std::lock_guard lock(changes_mutex_);
+    last_changes_ = CommittedChanges{staged_->height, std::move(staged_changes_)};
+  }
 
   CommittedBlock block;
   block.height = staged_->height;

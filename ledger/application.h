@@ -70,9 +70,11 @@ class Application {
                  const std::string& validators_json, std::string* error);
 
   // Mempool admission against committed state. The stateless result comes
-  // from the cache, so a recheck reruns only the stateful checks; a recheck
-  // that fails also drops the cached entry, since the engine evicts the
-  // transaction.
+  // from the cache, and the store is read only if the transaction has not
+  // passed against the current state yet: a transaction that passed one
+  // block earlier passes again unless that block committed its id or spent
+  // one of its inputs. A recheck that fails also drops the cached entry,
+  // since the engine evicts the transaction.
   TxResult CheckTx(std::string_view raw, bool recheck = false);
 
   // Stateless checks only (parse, id, schema, signatures), cached. For the
@@ -126,8 +128,29 @@ class Application {
   // `checked`.
   TxResult Deliver(std::string_view raw, const CheckedTransaction& checked);
 
+  // The checks against committed state at the store's last height, reading
+  // the store only when KnownToPass cannot answer; a pass is remembered in
+  // `checked`.
+  Status CheckAgainstCommitted(const CheckedTransaction& checked);
+
+  // Whether `checked` passes the checks against committed state at `height`
+  // without reading the store: it passed there, or at the height below and
+  // the block committed since does not affect it (then it is remembered as
+  // passed at `height`).
+  bool KnownToPass(const CheckedTransaction& checked, int64_t height);
+
+  // The valid transactions of the last committed block, as an overlay (only
+  // its own additions are consulted), and its height.
+  struct CommittedChanges {
+    int64_t height = -1;
+    std::shared_ptr<const BlockOverlay> block;
+  };
+
   std::optional<OpenBlock> open_;
   std::optional<BlockWrite> staged_;
+  std::shared_ptr<const BlockOverlay> staged_changes_;
+  std::mutex changes_mutex_;
+  CommittedChanges last_changes_;  // guarded by changes_mutex_
   std::vector<std::string> staged_raw_;  // the block's transactions as received
   std::mutex observers_mutex_;
   std::vector<BlockObserver*> observers_;

@@ -20,6 +20,17 @@ void BlockOverlay::Apply(const Transaction& tx) {
   }
 }
 
+bool BlockOverlay::Affects(const Transaction& tx) const {
+  if (transactions_.count(tx.id) > 0) return true;
+  for (const Input& input : tx.inputs) {
+    if (input.fulfills &&
+        spent_by_.count({input.fulfills->transaction_id, input.fulfills->output_index}) > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool BlockOverlay::HasTransaction(std::string_view id) const {
   return transactions_.count(id) > 0 || committed_->HasTransaction(id);
 }

@@ -44,6 +44,12 @@ class BlockOverlay : public LedgerView {
   // Makes `tx` (already validated against this overlay) visible.
   void Apply(const Transaction& tx);
 
+  // Whether the transactions applied so far include `tx`'s id or spend an
+  // output that `tx` spends. State only grows, so these are the only ways
+  // they can turn a transaction that passed the checks against the state
+  // below into one that fails them.
+  bool Affects(const Transaction& tx) const;
+
   bool HasTransaction(std::string_view id) const override;
   std::optional<StoredOutput> GetOutput(std::string_view transaction_id,
                                         uint32_t index) const override;

@@ -4,6 +4,7 @@
 #ifndef LEDGER_TRANSACTION_H_
 #define LEDGER_TRANSACTION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -74,6 +75,10 @@ struct CheckedTransaction {
   // Result of verifying every fulfillment against its message. Reported only
   // after the state checks, to keep BigchainDB's error order.
   Status signature_status;
+  // The committed height at which the transaction last passed every check
+  // against committed state, or -1. Application keeps it, so that a
+  // transaction is read against the store once per state change.
+  mutable std::atomic<int64_t> passed_state_at{-1};
 };
 
 // Runs every stateless check on `raw` (the transaction JSON as received).

@@ -365,6 +365,47 @@ TEST_F(ApplicationTest, FailedRecheckDropsTheCachedResult) {
   EXPECT_EQ(app_->cache().size(), before - 1);
 }
 
+// A transaction that passed against committed state is not read again while
+// nothing it depends on changed; every verdict must still equal the one of an
+// Application that checks everything afresh.
+TEST_F(ApplicationTest, RememberedPassesFollowEachBlock) {
+  KeyPair a = TestKey(1), b = TestKey(2), c = TestKey(3);
+  std::string create = Create(a);
+  std::string asset = IdOf(create);
+  Commit(1, {create});
+  auto recheck_as_fresh = [&](const std::string& tx) {
+    Application fresh(store_.get());
+    Status remembered = app_->CheckTx(tx, /*recheck=*/true).status;
+    EXPECT_EQ(remembered.ToString(), fresh.CheckTx(tx).status.ToString());
+    return remembered.code();
+  };
+  std::string to_b = Transfer(create, 0, a, asset, b);
+  std::string to_c = Transfer(create, 0, a, asset, c);
+  std::string other = Create(a, 1, 7);
+  for (const std::string& tx : {to_b, to_c, other}) ASSERT_TRUE(app_->CheckTx(tx).status.ok());
+
+  Commit(2, {to_b});
+  EXPECT_EQ(recheck_as_fresh(to_c), ErrorCode::kDoubleSpend);
+  EXPECT_EQ(recheck_as_fresh(other), ErrorCode::kOk);
+  EXPECT_EQ(recheck_as_fresh(to_b), ErrorCode::kDuplicateTransaction);
+
+  // Two blocks pass with no check in between.
+  Commit(3, {});
+  Commit(4, {Create(a, 1, 8)});
+  EXPECT_EQ(recheck_as_fresh(other), ErrorCode::kOk);
+
+  // In a block, an earlier transaction overrides a remembered pass.
+  std::string b_to_c = Transfer(to_b, 0, b, asset, c);
+  std::string b_to_a = Transfer(to_b, 0, b, asset, a);
+  for (const std::string& tx : {b_to_c, b_to_a}) ASSERT_TRUE(app_->CheckTx(tx).status.ok());
+  FinalizedBlock block = Commit(5, {b_to_c, b_to_a, other, other});
+  EXPECT_EQ(Codes(block), (std::vector<ErrorCode>{ErrorCode::kOk, ErrorCode::kDoubleSpend,
+                                                  ErrorCode::kOk,
+                                                  ErrorCode::kDuplicateTransaction}));
+  EXPECT_NE(block.results[1].status.message().find("already spent by " + IdOf(b_to_c)),
+            std::string::npos);
+}
+
 TEST_F(ApplicationTest, InitChainIsRemembered) {
   std::string error;
   ASSERT_TRUE(app_->InitChain("test-chain", 1, R"([{"power":10}])", &error)) << error;
