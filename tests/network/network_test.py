@@ -1166,6 +1166,11 @@ def scenario_quorum(args, network):
 
     down[0].start()
     network.wait_ready([down[0]])
+    # The returning engine redials its peers with a back-off and the others
+    # must reach the round it votes in: commits resume after a while, and
+    # the stalled transaction, still in the mempools, is what they commit.
+    wait_for("commits to resume with node2 back",
+             lambda: max(n.height() for n in up) > height, 60)
     status, body = up[0].post(tx_bytes(creates[6]), "commit", timeout=30)
     check(status in (200, 202), f"commit with quorum back answered {status}: {body[:300]!r}")
     live = up + [down[0]]
