@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Committed transactions per second and commit latency of a network of four
-CometBFT v0.38 validators on this machine: once with ledgerd beside each
-engine, once with CometBFT's built-in kvstore as the application, in the same
-run, with transactions of the same size.
+"""Committed transactions per second and commit latency of a network of
+CometBFT v0.38 validators (four unless --validators says otherwise) on this
+machine: once with ledgerd beside each engine, once with CometBFT's built-in
+kvstore as the application, in the same run, with transactions of the same
+size.
 
     bench/network_bench.py [--txs 2000] [--concurrency 16] [--rate TX_PER_S]
+                           [--validators 4]
 
 Both networks are made by scripts/run-network.sh --init-only (homes in a
-temporary directory, nodes on 127.0.61.1-4 and 127.0.62.1-4, the same config).
+temporary directory, nodes on 127.0.61.x and 127.0.62.x, the same config).
 ledgerd: signed CREATEs (ledgerctl) POSTed with mode=sync round-robin to the
 four HTTP APIs, `--concurrency` requests in flight; a transaction is committed
 when node 0's event stream delivers it. kvstore: `key=value` transactions
@@ -15,7 +17,9 @@ padded to the mean size of those CREATEs, broadcast_tx_sync round-robin to the
 four engine RPCs; committed when node 0's engine reports the block holding it
 (NewBlock on its /websocket). Latency: commit minus the start of the request.
 Throughput: transactions over the time from the first request to the last
-commit (with --rate, the offered rate bounds it). Prints a Markdown table.
+commit (with --rate, the offered rate bounds it). CPU: user+system seconds
+of the engines and of the ledgerd processes over the load, per 1,000
+transactions, and ledgerd's share of the two. Prints a Markdown table.
 """
 
 import argparse
@@ -69,7 +73,18 @@ def run_load(nodes, payloads, concurrency, submit, rate):
     return started
 
 
-def summarize(name, started, committed):
+def cpu_seconds(pid):
+    """User+system CPU seconds of process `pid` so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(processes):
+    return sum(cpu_seconds(p.pid) for p in processes if p is not None)
+
+
+def summarize(name, started, committed, engine_cpu=0.0, ledgerd_cpu=0.0):
     missing = set(started) - set(committed)
     if missing:
         raise SystemExit(f"{name}: {len(missing)} transactions were not committed")
@@ -77,11 +92,13 @@ def summarize(name, started, committed):
     span = max(committed.values()) - min(started.values())
     return {"name": name, "txs": len(started), "tps": len(started) / span,
             "p50": percentile(latencies, 0.50), "p99": percentile(latencies, 0.99),
-            "mean": statistics.mean(latencies)}
+            "mean": statistics.mean(latencies),
+            "engine_cpu": engine_cpu * 1000 / len(started),
+            "ledgerd_cpu": ledgerd_cpu * 1000 / len(started)}
 
 
 def bench_ledgerd(args, txs):
-    network = nt.Network(args, "127.0.61.1")
+    network = nt.Network(args, "127.0.61.1", validators=args.validators)
     try:
         network.start()
         committed = {}
@@ -103,17 +120,22 @@ def bench_ledgerd(args, txs):
         follower.start()
         time.sleep(0.5)
         payloads = [(tx["id"], nt.tx_bytes(tx)) for tx in txs]
+        engines = [node.engine for node in network.nodes]
+        ledgerds = [node.ledgerd for node in network.nodes]
+        engine_cpu, ledgerd_cpu = cpu_of(engines), cpu_of(ledgerds)
         started = run_load(network.nodes, payloads, args.concurrency,
                            lambda node, body: node.post(body, "sync", timeout=60)[0], args.rate)
         done.wait(timeout=600)
-        return summarize("ledgerd (4 validators)", started, committed)
+        engine_cpu, ledgerd_cpu = cpu_of(engines) - engine_cpu, cpu_of(ledgerds) - ledgerd_cpu
+        return summarize(f"ledgerd ({args.validators} validators)", started, committed,
+                         engine_cpu, ledgerd_cpu)
     finally:
         network.stop()
         network.cleanup()
 
 
 def bench_kvstore(args, size, count):
-    network = nt.Network(args, "127.0.62.1")
+    network = nt.Network(args, "127.0.62.1", validators=args.validators)
     try:
         for node in network.nodes:
             log_file = open(os.path.join(node.home, "engine.log"), "ab")
@@ -161,9 +183,12 @@ def bench_kvstore(args, size, count):
                 return 400
             return status
 
+        engines = [node.engine for node in network.nodes]
+        engine_cpu = cpu_of(engines)
         started = run_load(network.nodes, payloads, args.concurrency, submit, args.rate)
         done.wait(timeout=600)
-        return summarize("kvstore (4 validators)", started, committed)
+        return summarize(f"kvstore ({args.validators} validators)", started, committed,
+                         cpu_of(engines) - engine_cpu)
     finally:
         network.stop()
         network.cleanup()
@@ -174,6 +199,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--txs", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--rate", type=float, default=0,
                         help="at most this many submissions per second (0: as fast as they go)")
     parser.add_argument("--ledgerd", default=os.path.join(REPO, "build", "bin", "ledgerd"))
@@ -192,11 +218,16 @@ def main():
     pace = f"at most {args.rate:g}/s" if args.rate > 0 else "unpaced"
     print(f"\n{args.txs} transactions of {size} bytes, {args.concurrency} requests in flight, "
           f"{pace}, timeout_commit 300ms\n")
-    print("| application | committed tx/s | latency p50 | p99 | mean |")
-    print("|---|---|---|---|---|")
+    print("| application | committed tx/s | latency p50 | p99 | mean "
+          "| engine CPU s/1000 tx | ledgerd CPU s/1000 tx | ledgerd share |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
+        total = r["engine_cpu"] + r["ledgerd_cpu"]
+        share = f"{100 * r['ledgerd_cpu'] / total:.0f} %" if r["ledgerd_cpu"] else "—"
         print(f"| {r['name']} | {r['tps']:.0f} | {r['p50']:.0f} ms | {r['p99']:.0f} ms | "
-              f"{r['mean']:.0f} ms |")
+              f"{r['mean']:.0f} ms | {r['engine_cpu']:.3f} | {r['ledgerd_cpu']:.3f} | {share} |")
+    ledgerd, kvstore = results
+    print(f"\nledgerd's committed tx/s: {100 * ledgerd['tps'] / kvstore['tps']:.0f} % of kvstore's")
     return 0
 
 
