@@ -84,6 +84,10 @@ def cpu_of(processes):
     return sum(cpu_seconds(p.pid) for p in processes if p is not None)
 
 
+def nodes_named(validators):
+    return f"{validators} validator" + ("s" if validators != 1 else "")
+
+
 def summarize(name, started, committed, engine_cpu=0.0, ledgerd_cpu=0.0):
     missing = set(started) - set(committed)
     if missing:
@@ -127,7 +131,7 @@ def bench_ledgerd(args, txs):
                            lambda node, body: node.post(body, "sync", timeout=60)[0], args.rate)
         done.wait(timeout=600)
         engine_cpu, ledgerd_cpu = cpu_of(engines) - engine_cpu, cpu_of(ledgerds) - ledgerd_cpu
-        return summarize(f"ledgerd ({args.validators} validators)", started, committed,
+        return summarize(f"ledgerd ({nodes_named(args.validators)})", started, committed,
                          engine_cpu, ledgerd_cpu)
     finally:
         network.stop()
@@ -187,7 +191,7 @@ def bench_kvstore(args, size, count):
         engine_cpu = cpu_of(engines)
         started = run_load(network.nodes, payloads, args.concurrency, submit, args.rate)
         done.wait(timeout=600)
-        return summarize(f"kvstore ({args.validators} validators)", started, committed,
+        return summarize(f"kvstore ({nodes_named(args.validators)})", started, committed,
                          cpu_of(engines) - engine_cpu)
     finally:
         network.stop()
