@@ -2,7 +2,7 @@
 """A real network of four CometBFT v0.38 validators, each beside its own ledgerd.
 
     network_test.py --ledgerd build/bin/ledgerd --ledgerctl build/bin/ledgerctl \
-        --scenario agreement|crashes|partition|quorum [--first-ip 127.0.51.1] [--keep]
+        --scenario agreement|crashes|partition|quorum|statesync [--first-ip 127.0.51.1] [--keep]
 
 Each scenario makes its homes with scripts/run-network.sh --init-only (the
 layout `scripts/run-network.sh` runs) in a temporary directory, on the
@@ -41,11 +41,23 @@ processes itself:
   quorum     two of four down: no block is committed and POST mode=commit
              answers 504 once the engine's timeout_broadcast_tx_commit ends;
              one node back: commits resume; all four back: one chain.
+  statesync  ledgerd --snapshot-interval 500; ledgerd_load posts 20,000
+             transactions while heights pass quickly (empty blocks, short
+             timeouts, homes on /dev/shm) to beyond 2,000; the snapshots of
+             one height are byte-identical on the four validators. Every
+             chunk of the newest is corrupted on three of them; a new full
+             node with [statesync] enable = true restores it all the same
+             (each bad chunk fetched again from another peer), block-syncs
+             on, and serves what node1 serves (app hash, stream from height
+             1, transactions, outputs). Another new node is killed (ledgerd
+             and engine, SIGKILL) in the middle of its restore, restarted,
+             and ends the same.
 
 Every wait is bounded; on failure the logs' tails are printed.
 """
 
 import argparse
+import base64
 import concurrent.futures
 import contextlib
 import ctypes
@@ -339,7 +351,8 @@ class Node:
         self.ledgerd = subprocess.Popen(
             self._in_netns([self.network.ledgerd_bin, "--data-dir", os.path.join(self.home, "ledgerd"),
              "--abci-addr", f"{self.ip}:26658", "--http-addr", f"{self.ip}:9984",
-             "--ws-addr", f"{self.ip}:9985", "--comet-rpc", f"http://{self.ip}:26657"]),
+             "--ws-addr", f"{self.ip}:9985", "--comet-rpc", f"http://{self.ip}:26657",
+             *self.network.ledgerd_args]),
             stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(5))
         log_file.close()
 
@@ -469,15 +482,20 @@ class Node:
 
 
 class Network:
-    def __init__(self, args, first_ip, validators=4, namespaces=False):
+    def __init__(self, args, first_ip, validators=4, namespaces=False, in_memory=False):
         """Nodes on loopback addresses from first_ip on or, with namespaces,
-        each in a network namespace of its own (see Namespaces)."""
+        each in a network namespace of its own (see Namespaces). With
+        in_memory the homes are on /dev/shm: every height costs each engine
+        and ledgerd several fsyncs, which a shared disk makes the bottleneck
+        of a scenario that needs thousands of heights."""
         self.args = args
         self.ledgerd_bin = os.path.abspath(args.ledgerd)
+        self.ledgerd_args = []  # more flags for every ledgerd started
         self.engine_bin = subprocess.check_output(
             [os.path.join(REPO, "scripts", "install-engines.sh"), "--path", "cometbft-v0.38"],
             text=True).strip()
-        self.dir = tempfile.mkdtemp(prefix="ledgerd-network-")
+        memory = "/dev/shm" if in_memory and os.path.isdir("/dev/shm") else None
+        self.dir = tempfile.mkdtemp(prefix="ledgerd-network-", dir=memory)
         self.namespaces = Namespaces(validators) if namespaces else None
         if self.namespaces:
             first_ip = self.namespaces.address(0)
@@ -1189,11 +1207,247 @@ def scenario_quorum(args, network):
     log("all four back: one chain, no fork")
 
 
+# ---------------------------------------------------------------------------
+# State sync: helpers (bench/statesync_bench.py uses them too)
+
+SNAPSHOT_INTERVAL = 500
+
+
+def fast_heights(home, timeout_commit="5ms"):
+    """Heights as fast as the engines agree on them, empty blocks included, so
+    that a chain of thousands of heights takes a minute rather than an hour."""
+    config = os.path.join(home, "config", "config.toml")
+    set_toml(config, "consensus", "create_empty_blocks", "true")
+    set_toml(config, "consensus", "create_empty_blocks_interval", '"0s"')
+    set_toml(config, "consensus", "timeout_commit", json.dumps(timeout_commit))
+    set_toml(config, "consensus", "skip_timeout_commit", "true")
+    # Proposals and votes travel at once rather than in 100 ms batches.
+    set_toml(config, "consensus", "peer_gossip_sleep_duration", '"10ms"')
+    set_toml(config, "p2p", "flush_throttle_timeout", '"10ms"')
+
+
+def run_load(args, node, count, timeout=240):
+    """Posts `count` pre-signed transactions (CREATEs and chains of TRANSFERs)
+    to node with ledgerd_load; returns its figures as {name: text}."""
+    command = [os.path.abspath(args.ledgerd_load), f"--txs={count}", "--mode=sync",
+               "--subscribers=1", "--connections=16", f"--timeout={timeout}",
+               f"--target={node.ip}:9984", f"--ws-target={node.ip}:9985"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60)
+    figures = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    outcome = figures.get("load.outcome", "")
+    check(result.returncode == 0 and f"committed={count} refused=0" in outcome
+          and "TIMED-OUT" not in outcome,
+          f"ledgerd_load: exit {result.returncode}, {outcome!r}; {result.stderr[-500:]!r}")
+    return figures
+
+
+def snapshot_root(node):
+    return os.path.join(node.home, "ledgerd", "snapshots")
+
+
+def snapshot_heights(node):
+    """Heights of the finished snapshots on node's disk."""
+    root = snapshot_root(node)
+    if not os.path.isdir(root):
+        return []
+    return sorted(int(name) for name in os.listdir(root)
+                  if name.isdigit() and os.path.exists(os.path.join(root, name, "metadata")))
+
+
+def snapshot_files(node, height):
+    directory = os.path.join(snapshot_root(node), f"{height:020d}")
+    return {name: open(os.path.join(directory, name), "rb").read()
+            for name in sorted(os.listdir(directory))}
+
+
+def ledgerd_log(node):
+    path = os.path.join(node.home, "ledgerd.log")
+    return open(path, errors="replace").read() if os.path.exists(path) else ""
+
+
+def add_state_sync_node(network, rpc_nodes, discovery="5s"):
+    """A full node that starts from a snapshot: the light client trusts a
+    recent block of rpc_nodes[0] and checks what it learns against both."""
+    joiner = network.add_full_node()
+    trusted = rpc_nodes[0]
+    height = trusted.height() - 2
+    block_hash = trusted.rpc(f"/block?height={height}")["block_id"]["hash"]
+    config = os.path.join(joiner.home, "config", "config.toml")
+    set_toml(config, "statesync", "enable", "true")
+    set_toml(config, "statesync", "rpc_servers",
+             json.dumps(",".join(f"http://{n.ip}:26657" for n in rpc_nodes)))
+    set_toml(config, "statesync", "trust_height", str(height))
+    set_toml(config, "statesync", "trust_hash", json.dumps(block_hash))
+    set_toml(config, "statesync", "trust_period", '"168h0m0s"')
+    set_toml(config, "statesync", "discovery_time", json.dumps(discovery))
+    return joiner
+
+
+def restored_height(node):
+    """The height ledgerd restored from a snapshot, per its log, or None."""
+    found = re.findall(r"restored height (\d+) from its snapshot", ledgerd_log(node))
+    return int(found[-1]) if found else None
+
+
+def app_hash_agrees(node, reference):
+    """node's ledgerd reports, through its engine, the app hash that the
+    reference chain's next header carries: equal app hashes at one height."""
+    info = node.rpc("/abci_info")["response"]
+    height = int(info.get("last_block_height", 0))
+    mine = base64.b64decode(info.get("last_block_app_hash", "")).hex().upper()
+    wait_for(f"node{reference.index} to reach height {height + 1}",
+             lambda: reference.height() >= height + 1, 30)
+    theirs = reference.rpc(f"/block?height={height + 1}")["block"]["header"]["app_hash"]
+    check(mine == theirs, f"node{node.index}'s app hash after height {height} is {mine}, "
+          f"the chain's is {theirs}")
+    return height
+
+
+def assert_same_ledger(joiner, reference, stream):
+    """What a node that joined late serves equals what reference serves;
+    `stream` is reference's stream from height 1 (every transaction)."""
+    height = app_hash_agrees(joiner, reference)
+    total = len(stream)
+    mine = joiner.read_stream(1, total, timeout=60, raw=True)
+    check(mine == stream, f"node{joiner.index}'s stream from height 1 differs from "
+          f"node{reference.index}'s ({len(mine)} and {total} messages)")
+    ids = [json.loads(text)["transaction_id"] for text in stream]
+    keys = []
+    for tx_id in ids[:: max(1, len(ids) // 100)]:
+        path = f"/api/v1/transactions/{tx_id}"
+        theirs, mine = reference.http("GET", path), joiner.http("GET", path)
+        check(theirs[0] == 200 and mine == theirs, f"GET {path}: node{joiner.index} answers "
+              f"{mine[0]} {mine[1][:200]!r}, node{reference.index} {theirs[0]}")
+        keys.append(json.loads(theirs[1])["outputs"][0]["public_keys"][0])
+    for key in sorted(set(keys))[:25]:
+        for query in ("", "&spent=false", "&spent=true"):
+            path = f"/api/v1/outputs?public_key={key}{query}"
+            theirs, mine = reference.http("GET", path), joiner.http("GET", path)
+            check(theirs[0] == 200 and mine == theirs,
+                  f"GET {path}: node{joiner.index} and node{reference.index} differ")
+    log(f"node{joiner.index} at height {height}: app hash as the chain's; its stream from "
+        f"height 1 equals node{reference.index}'s ({total} transactions); "
+        f"{len(ids[:: max(1, len(ids) // 100)])} transactions and the outputs of "
+        f"{min(25, len(set(keys)))} keys served alike")
+
+
+def corrupt_file(path):
+    """Flips every bit of the byte in the middle of the file."""
+    with open(path, "r+b") as out:
+        size = os.path.getsize(path)
+        out.seek(size // 2)
+        byte = out.read(1)
+        out.seek(size // 2)
+        out.write(bytes([byte[0] ^ 0xFF]))
+
+
+def scenario_statesync(args, network):
+    validators = network.nodes[:4]
+    network.ledgerd_args = ["--snapshot-interval", str(SNAPSHOT_INTERVAL), "--snapshot-keep", "3"]
+    for node in validators:
+        fast_heights(node.home)
+    network.start()
+    total = 20000
+    log(f"posting {total} transactions to node0 with ledgerd_load while heights pass")
+    figures = run_load(args, validators[0], total)
+    height = validators[0].height()
+    log(f"load done at height {height}: {figures.get('load.committed_tx_per_s')} tx/s committed")
+    # The first snapshot after the load, and after several others: a joiner
+    # restores all 20,000 transactions from it.
+    target = max(4 * SNAPSHOT_INTERVAL, (height // SNAPSHOT_INTERVAL + 1) * SNAPSHOT_INTERVAL)
+    wait_for(f"a snapshot at height {target} on every validator",
+             lambda: all(target in snapshot_heights(n) for n in validators), 240, interval=0.5)
+
+    # Every node wrote the same bytes at the same height.
+    kept = sorted(set.intersection(*(set(snapshot_heights(n)) for n in validators)))
+    check(len(kept) >= 2, f"the validators share only snapshots {kept}")
+    for at in kept:
+        files = [snapshot_files(n, at) for n in validators]
+        for node, theirs in zip(validators[1:], files[1:]):
+            check(theirs == files[0], f"node{node.index}'s snapshot at height {at} differs "
+                  f"from node0's: {sorted(theirs)} vs {sorted(files[0])}")
+    newest = snapshot_files(validators[0], target)
+    chunks = sorted(name for name in newest if name.startswith("chunk-"))
+    check(len(chunks) >= 2, f"the snapshot at height {target} has {len(chunks)} chunk")
+    log(f"snapshots at heights {kept} byte-identical on the 4 validators; the one at {target}: "
+        f"{len(chunks)} chunks, {sum(len(newest[c]) for c in chunks)} bytes")
+
+    # Nodes 0-2 serve corrupted chunks of the newest snapshot; node3 serves
+    # good ones. Each chunk is bad on three peers of four, so a joiner
+    # fetching a few chunks from peers picked at random meets a bad one for
+    # all practical purposes (one chunk alone: one time in four it would not).
+    for node in validators[:3]:
+        for name in chunks:
+            corrupt_file(os.path.join(snapshot_root(node), f"{target:020d}", name))
+    joiner = add_state_sync_node(network, validators[:2])
+    started = time.monotonic()
+    joiner.start()
+    network.wait_ready([joiner])
+    wait_for(f"node{joiner.index} to restore a snapshot",
+             lambda: restored_height(joiner), 150, interval=0.5)
+    restored_at = time.monotonic() - started
+    text = ledgerd_log(joiner)
+    mismatches = re.findall(r"chunk (\d+) from peer (\w+) does not match its hash", text)
+    refused = re.findall(r"snapshot at height \d+ rejected[^\n]*", text)
+    log(f"node{joiner.index} restored height {restored_height(joiner)} {restored_at:.1f} s after "
+        f"it started; {len(mismatches)} bad chunks fetched again ({mismatches}); "
+        f"snapshots refused: {refused}")
+    check(restored_height(joiner) == target,
+          f"node{joiner.index} restored height {restored_height(joiner)}, not {target}")
+    check(mismatches, f"node{joiner.index} never received a corrupted chunk")
+    network.wait_caught_up(joiner, validators, timeout=120)
+    stream = validators[1].read_stream(1, total, timeout=60, raw=True)
+    check(len(stream) == total, f"node1's stream has {len(stream)} of {total} transactions")
+    assert_same_ledger(joiner, validators[1], stream)
+
+    # kill -9 in the middle of a restore (once some of the snapshot's blocks
+    # are in the new store), then a restart of the pair.
+    landed = False
+    for attempt in range(3):
+        victim = add_state_sync_node(network, validators[1:3])
+        data_dir = os.path.join(victim.home, "ledgerd")
+
+        def restoring():
+            if restored_height(victim) is not None:
+                return "finished"
+            if not re.search(r"snapshot at height \d+ accepted", ledgerd_log(victim)):
+                return None
+            size = sum(os.path.getsize(os.path.join(top, name))
+                       for directory in os.listdir(data_dir) if directory.startswith("restore-")
+                       for top, _, names in os.walk(os.path.join(data_dir, directory))
+                       for name in names)
+            return f"{size} bytes restored" if size > 2 << 20 else None
+
+        victim.start()
+        when = wait_for(f"node{victim.index} to be restoring a snapshot", restoring, 150,
+                        interval=0.02)
+        victim.kill_ledgerd()
+        victim._end(victim.engine, signal.SIGKILL)  # its engine would wait for the app forever
+        left = sorted(d for d in os.listdir(data_dir) if d.startswith("restore-"))
+        landed = restored_height(victim) is None
+        log(f"node{victim.index} killed (ledgerd and engine) after 'accepted' with {when}, "
+            f"{'before' if landed else 'after'} 'restored'; restore directories left: {left}")
+        victim.start()
+        network.wait_ready([victim])
+        wait_for(f"node{victim.index} to restore a snapshot after the kill",
+                 lambda: restored_height(victim), 150, interval=0.5)
+        network.wait_caught_up(victim, validators, timeout=120)
+        gone = [d for d in left if os.path.exists(os.path.join(data_dir, d))]
+        check(not gone, f"node{victim.index} kept the unfinished restore {gone}")
+        assert_same_ledger(victim, validators[1], stream)
+        if landed:
+            break
+        victim.stop()
+    check(landed, "three kills in a row came after the restore had finished")
+    network.assert_same_chain(validators)
+
+
 SCENARIOS = {
     "agreement": (scenario_agreement, {}),
     "crashes": (scenario_crashes, {}),
     "partition": (scenario_partition, {"namespaces": True}),
     "quorum": (scenario_quorum, {}),
+    "statesync": (scenario_statesync, {"in_memory": True}),
 }
 
 
@@ -1208,6 +1462,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ledgerd", default=os.path.join(REPO, "build", "bin", "ledgerd"))
     parser.add_argument("--ledgerctl", default=os.path.join(REPO, "build", "bin", "ledgerctl"))
+    parser.add_argument("--ledgerd-load", help="the load tool (default: beside --ledgerd)")
     parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     parser.add_argument("--first-ip", default="127.0.51.1",
                         help="address of node 0; node i adds i to the last number (the "
@@ -1216,6 +1471,9 @@ def main():
     args = parser.parse_args()
     if not re.fullmatch(r"127\.\d+\.\d+\.\d+", args.first_ip):
         parser.error("--first-ip must be a loopback address 127.x.y.z")
+    if not args.ledgerd_load:
+        args.ledgerd_load = os.path.join(os.path.dirname(os.path.abspath(args.ledgerd)),
+                                         "ledgerd_load")
     function, options = SCENARIOS[args.scenario]
     if options.get("namespaces") and os.geteuid() != 0:
         parser.error(f"the {args.scenario} scenario needs root (ip netns)")
