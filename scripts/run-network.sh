@@ -23,6 +23,8 @@
 #   TIMEOUT_COMMIT   the engines' timeout_commit when the homes are created
 #                    (default: the engine's own, 1s)
 #   LEDGERD_LOG_LEVEL  debug|info|warn|error           (read by ledgerd itself)
+#   LEDGERD_SNAPSHOT_INTERVAL, LEDGERD_SNAPSHOT_KEEP   state-sync snapshots every N
+#                    heights, K kept (ledgerd's defaults 1000 and 2; docs/network.md)
 # Logs: NETWORK_DIR/nodeI/engine.log and NETWORK_DIR/nodeI/ledgerd.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
