@@ -9,7 +9,9 @@
 #     500,000 deliveries/s offered in small blocks;
 #   - ledgerd_load against ledgerd --dev (submit -> committed -> streamed),
 #     each run beside a raw Ed25519 verify measurement, so that ledgerd's CPU
-#     per committed transaction is also printed in raw verifies (same run).
+#     per committed transaction is also printed in raw verifies (same run);
+#   - ledgerd_query_bench: HTTP query latency on ledgers of 100,000 and
+#     1,000,000 transactions written straight through the store.
 #
 # Usage: bench/run.sh [--profile]
 #   --profile  also records ledgerd under one load run with perf and prints
@@ -17,7 +19,8 @@
 # Environment: REPEAT (3), LOAD_TXS (60000), LOAD_TRANSFERS (20: percent of
 #   TRANSFERs), LOAD_SUBSCRIBERS (10), LOAD_CONNECTIONS (64), LOAD_MODE
 #   (async), LOAD_ARGS (extra ledgerd_load arguments), BUILD_DIR (build-bench),
-#   ONLY (micro, fanout or load: run that part alone).
+#   QUERY_CHECKPOINTS (100000,1000000: ledger sizes the queries are timed at),
+#   ONLY (micro, fanout, load or query: run that part alone).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,6 +30,7 @@ LOAD_TXS=${LOAD_TXS:-60000}
 LOAD_TRANSFERS=${LOAD_TRANSFERS:-20}
 LOAD_SUBSCRIBERS=${LOAD_SUBSCRIBERS:-10}
 LOAD_CONNECTIONS=${LOAD_CONNECTIONS:-64}
+QUERY_CHECKPOINTS=${QUERY_CHECKPOINTS:-100000,1000000}
 ONLY=${ONLY:-}
 LOAD_MODE=${LOAD_MODE:-async}
 LOAD_ARGS=${LOAD_ARGS:-}
@@ -34,7 +38,7 @@ PROFILE=0
 [ "${1:-}" = "--profile" ] && PROFILE=1
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEDGERD_BUILD_BENCH=ON >/dev/null
-ninja -C "$BUILD_DIR" ledger_bench stream_fanout ledgerd_load ledgerd >/dev/null
+ninja -C "$BUILD_DIR" ledger_bench stream_fanout ledgerd_load ledgerd_query_bench ledgerd >/dev/null
 BIN=$BUILD_DIR/bin
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
@@ -156,7 +160,13 @@ for figure in committed_tx_per_s streamed_tx_per_s latency_p50_ms latency_p99_ms
 done
 fi
 
-# --- 4. Optional profile of ledgerd under load -----------------------------
+# --- 4. Queries as the ledger grows ----------------------------------------
+# One pass: the ledger is written once up to each checkpoint in turn.
+if part query; then
+  "$BIN/ledgerd_query_bench" --checkpoints="$QUERY_CHECKPOINTS" | grep -v '^build'
+fi
+
+# --- 5. Optional profile of ledgerd under load -----------------------------
 if [ "$PROFILE" = 1 ] && part load; then
   PROFILE_PORT=${PROFILE_PORT:-19984}
   perf record -o "$OUT/perf.data" -F 999 -- "$BIN/ledgerd" --dev --data-dir="$OUT/profile-data" \
