@@ -203,10 +203,6 @@ std::unique_ptr<Database> OpenDatabase(const std::string& path, std::string* err
   options.filter_policy = database->bloom_filter.get();
   options.block_cache = database->block_cache.get();
   options.write_buffer_size = 16 << 20;
-  // Most of what is stored is hashes, signatures and Base58 keys, which
-  // snappy barely shrinks while compressing every table block the
-  // compactions rewrite.
-  options.compression = leveldb::kNoCompression;
   leveldb::DB* db = nullptr;
   leveldb::Status status = leveldb::DB::Open(options, path, &db);
   if (!status.ok()) {
