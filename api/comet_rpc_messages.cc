@@ -79,6 +79,21 @@ SubmitResult InterpretError(const json& error) {
     return SubmitResult::Failure(SubmitOutcome::kRejected,
                                  "Transaction refused by CometBFT: " + text);
   }
+  // Since v1.0 a CheckTx refusal is a JSON-RPC error whose data spells the
+  // answer out: "tx <hash> is invalid: code=7, data=, log='<log>', codespace='ledger'".
+  const size_t code_at = text.find("code=");
+  const size_t log_at = text.find("log='");
+  const size_t codespace_at = text.rfind("', codespace='");
+  if (Contains(text, " is invalid: ") && code_at != std::string::npos &&
+      log_at != std::string::npos && codespace_at != std::string::npos && log_at < codespace_at) {
+    const size_t code_end = text.find(',', code_at);
+    const json refusal = {{"code", text.substr(code_at + 5, code_end - code_at - 5)},
+                          {"log", text.substr(log_at + 5, codespace_at - log_at - 5)}};
+    if (CodeOf(refusal) > 0) {
+      return SubmitResult::Failure(SubmitOutcome::kRejected,
+                                   RefusalMessage(refusal, kRefusedByCheckTx));
+    }
+  }
   std::string detail = message;
   if (!data.empty()) detail += (detail.empty() ? "" : ": ") + data;
   return SubmitResult::Failure(SubmitOutcome::kEngineError, "CometBFT error: " + detail);

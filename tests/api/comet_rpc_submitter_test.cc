@@ -223,6 +223,20 @@ TEST_F(CometRpcSubmitterTest, CheckTxRefusalIs400WithTheErrorName) {
   EXPECT_EQ(result.message, "Invalid transaction (DoubleSpend): output 0 of abc is already spent");
 }
 
+TEST_F(CometRpcSubmitterTest, CheckTxRefusalAsCometBft1ErrorIs400WithTheErrorName) {
+  // CometBFT v1.0 answers broadcast_tx_sync's refusal with a JSON-RPC error.
+  FakeCometRpc comet([](const json& request) {
+    return Error(request,
+                 "tx 6A0F is invalid: code=7, data=, log='DoubleSpend: output 0 of abc is already "
+                 "spent', codespace='ledger'");
+  });
+  auto submitter = MakeSubmitter(comet.url());
+  SubmitResult result = SubmitAndWait(*submitter, "{}", BroadcastMode::kSync);
+  EXPECT_EQ(result.outcome, SubmitOutcome::kRejected);
+  EXPECT_EQ(HttpStatusOf(result.outcome), 400u);
+  EXPECT_EQ(result.message, "Invalid transaction (DoubleSpend): output 0 of abc is already spent");
+}
+
 TEST_F(CometRpcSubmitterTest, CommitLooksAtCheckTxAndTxResult) {
   json check_tx = {{"code", 0}, {"log", ""}};
   json tx_result = {{"code", 0}, {"log", ""}};
