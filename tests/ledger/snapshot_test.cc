@@ -344,6 +344,31 @@ TEST_F(SnapshotTest, ChunksThatMatchForgedMetadataAreRejectedByTheAppHash) {
   EXPECT_EQ(live->LoadChainState().last_height, 0);
 }
 
+TEST_F(SnapshotTest, GarbageThatMatchesForgedHashesIsRejectedAndChangesNothing) {
+  // A peer that makes up metadata for chunks of its own: each matches its
+  // hash, but their bytes are not a snapshot.
+  const std::string app_hash = source_->store->LoadChainState().last_app_hash;
+  const std::vector<std::string> garbage = {
+      std::string("\x00\x00\x00\x05hello", 9),  // a record that is not a header
+      std::string("\xff\xff\xff\xff", 4),       // a record longer than any allowed
+      std::string(16, '\x00'),                   // records of length zero
+  };
+  for (const std::string& chunk : garbage) {
+    SnapshotMetadata metadata{app_hash, {DigestBytes(Sha256(chunk))}};
+    SnapshotInfo forged{10, kSnapshotFormat, 1, "", EncodeSnapshotMetadata(metadata)};
+    forged.hash = DigestBytes(Sha256(forged.metadata));
+    std::string error;
+    std::unique_ptr<BlockStore> live = BlockStore::Open(dir_.path() + "/joiner", &error);
+    ASSERT_TRUE(live) << error;
+    SnapshotRestore restore(live.get());
+    ASSERT_EQ(restore.Offer(forged, app_hash).result, OfferResult::kAccept);
+    const ApplyAnswer answer = restore.Apply(0, chunk, "forger");
+    EXPECT_EQ(answer.result, ApplyResult::kRejectSnapshot) << answer.log;
+    EXPECT_FALSE(answer.log.empty());
+    EXPECT_EQ(live->LoadChainState().last_height, 0);
+  }
+}
+
 TEST_F(SnapshotTest, AnUnfinishedRestoreLeavesNothingBehindAfterARestart) {
   const SnapshotInfo info = Newest();
   const std::vector<std::string> chunks = Chunks(*snapshots_, info);
