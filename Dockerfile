@@ -14,7 +14,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
       libboost1.81-dev nlohmann-json3-dev libleveldb-dev libsnappy-dev \
-      libsodium-dev libssl-dev libgtest-dev libgmock-dev \
+      libsodium-dev libssl-dev libjemalloc-dev libgtest-dev libgmock-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -24,7 +24,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEDGERD_BUILD_BEN
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libleveldb1d libsnappy1v5 libsodium23 libssl3 \
+      libgrpc++1.51 libprotobuf32 libleveldb1d libsnappy1v5 libsodium23 libssl3 libjemalloc2 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin ledgerd \
  && mkdir -p /data \

@@ -30,7 +30,9 @@ BlockProducer::Admission BlockProducer::Submit(std::string raw, Outcome outcome,
     return Admission::kAlreadyPending;
   }
   mempool_.push_back(Pending{std::move(raw), result.transaction->id, std::move(outcome)});
-  wake_.notify_one();
+  // The producer sleeps on an empty mempool only; waking it for every
+  // further transaction would cost a context switch per submission.
+  if (mempool_.size() == 1) wake_.notify_one();
   return Admission::kAccepted;
 }
 

@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev
   libleveldb-dev libsnappy-dev
   libsodium-dev libssl-dev
+  libjemalloc-dev
 )
 case "${1:-}" in
   --run) ;;
