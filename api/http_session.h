@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "api/metrics.h"
 #include "api/open_connections.h"
@@ -91,6 +92,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   size_t head_bytes_ = 0;  // of the request being read: request line and headers so far
   std::optional<Response> response_;  // the one being written
+  std::string response_head_;         // its status line and fields, serialized
   // "100 Continue", for clients that wait for it before sending a body (curl
   // does above 1 KiB).
   boost::beast::http::response<boost::beast::http::empty_body> continue_;

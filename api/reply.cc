@@ -42,4 +42,23 @@ Response ToResponse(Reply reply, unsigned version, bool keep_alive, bool head) {
   return response;
 }
 
+std::string SerializeHead(const Response& response) {
+  std::string head;
+  head.reserve(256);
+  head += response.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += std::to_string(response.result_int());
+  head += ' ';
+  const boost::beast::string_view reason = response.reason();
+  head += reason.empty() ? http::obsolete_reason(response.result()) : reason;
+  head += "\r\n";
+  for (const auto& field : response) {
+    head += field.name_string();
+    head += ": ";
+    head += field.value();
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
 }  // namespace api

@@ -47,6 +47,11 @@ std::string InvalidTransactionMessage(std::string_view error_name, std::string_v
 // false adds Connection: close.
 Response ToResponse(Reply reply, unsigned version, bool keep_alive, bool head);
 
+// The status line and header fields of `response` as they go on the wire,
+// through the empty line that ends them; the body follows as it is. The
+// same bytes as Beast's serializer writes for a body of known length.
+std::string SerializeHead(const Response& response);
+
 }  // namespace api
 
 #endif  // API_REPLY_H_
