@@ -243,6 +243,7 @@ struct BlockStore::Impl {
   std::vector<std::unique_ptr<Database>> databases;
   std::atomic<leveldb::DB*> live{nullptr};
   std::atomic<int64_t> last_height{0};
+  std::vector<std::string> removed_restores;  // by Open
 
   leveldb::DB* db() const { return live.load(std::memory_order_acquire); }
 
@@ -302,10 +303,6 @@ std::unique_ptr<BlockStore> BlockStore::Open(const std::string& path, std::strin
     std::fclose(file);
   }
   std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(path, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.starts_with(kRestorePrefix) && name != restored_name) fs::remove_all(entry.path(), ec);
-  }
   std::string live_path = path;
   if (!restored_name.empty()) {
     live_path = (fs::path(path) / restored_name).string();
@@ -314,12 +311,23 @@ std::unique_ptr<BlockStore> BlockStore::Open(const std::string& path, std::strin
                " names " + restored_name + ", which is missing";
       return nullptr;
     }
-    // The replaced store's files are of no further use.
-    if (fs::exists(fs::path(path) / "CURRENT")) leveldb::DestroyDB(path, leveldb::Options());
   }
   std::unique_ptr<Database> database = OpenDatabase(live_path, error);
   if (!database) return nullptr;
+  // Only now that the live store is locked against other processes is what
+  // an unfinished restore left certainly nobody's: a second process started
+  // on this directory must not delete the restore of the one running.
   auto impl = std::make_unique<Impl>();
+  for (const fs::directory_entry& entry : fs::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(kRestorePrefix) || name == restored_name) continue;
+    fs::remove_all(entry.path(), ec);
+    impl->removed_restores.push_back(entry.path().string());
+  }
+  // The replaced store's files are of no further use.
+  if (!restored_name.empty() && fs::exists(fs::path(path) / "CURRENT")) {
+    leveldb::DestroyDB(path, leveldb::Options());
+  }
   impl->path = path;
   impl->live = database->db.get();
   impl->databases.push_back(std::move(database));
@@ -361,6 +369,10 @@ bool BlockStore::Adopt(std::unique_ptr<BlockStore> restored, std::string* error)
   impl_->last_height = restored->impl_->last_height.load();
   impl_->live.store(impl_->databases.back()->db.get(), std::memory_order_release);
   return true;
+}
+
+const std::vector<std::string>& BlockStore::removed_restores() const {
+  return impl_->removed_restores;
 }
 
 const std::string& BlockStore::path() const { return impl_->path; }

@@ -101,6 +101,10 @@ class BlockStore : public CommittedBlockSource, public LedgerView {
   // The directory given to Open (or chosen by OpenEmptyBeside).
   const std::string& path() const;
 
+  // The directories of unfinished restores that Open removed (after it had
+  // locked the live store, so none belonged to a running process).
+  const std::vector<std::string>& removed_restores() const;
+
   // The store as it is now, for reading at leisure while blocks commit.
   std::unique_ptr<const BlockStoreView> View() const;
 

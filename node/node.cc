@@ -50,6 +50,10 @@ std::unique_ptr<Node> Node::Start(const Config& config, std::string* error) {
     }
     return nullptr;
   }
+  for (const std::string& removed : node->store_->removed_restores()) {
+    Log(LogLevel::kWarn, "node",
+        "removed " + removed + ", left by a state sync restore that did not finish");
+  }
   node->app_ = std::make_unique<ledger::Application>(node->store_.get());
   const ledger::AppInfo info = node->app_->Info();
   Log(LogLevel::kInfo, "node",

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -394,6 +396,40 @@ TEST_F(SnapshotTest, AnUnfinishedRestoreLeavesNothingBehindAfterARestart) {
   for (const auto& entry : std::filesystem::directory_iterator(live_path)) {
     EXPECT_FALSE(entry.path().filename().string().starts_with("restore-")) << entry.path();
   }
+  // Reported for the node's log.
+  const std::vector<std::string>& removed = reopened->removed_restores();
+  EXPECT_NE(std::find(removed.begin(), removed.end(), live_path + "/restore-123"), removed.end());
+}
+
+TEST_F(SnapshotTest, ASecondOpenOfAStoreInUseLeavesItsRestoreAlone) {
+  const SnapshotInfo info = Newest();
+  const std::vector<std::string> chunks = Chunks(*snapshots_, info);
+  const std::string live_path = dir_.path() + "/joiner";
+  std::string error;
+  std::unique_ptr<BlockStore> live = BlockStore::Open(live_path, &error);
+  ASSERT_TRUE(live) << error;
+  SnapshotRestore restore(live.get());
+  ASSERT_EQ(restore.Offer(info, source_->store->LoadChainState().last_app_hash).result,
+            OfferResult::kAccept);
+  ApplyAnswer answer = restore.Apply(0, chunks[0], "peer");
+  ASSERT_EQ(answer.result, ApplyResult::kAccept) << answer.log;
+  auto restore_directories = [&] {
+    size_t count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(live_path)) {
+      count += entry.path().filename().string().starts_with("restore-");
+    }
+    return count;
+  };
+  ASSERT_EQ(restore_directories(), 1u);
+
+  // As a second process started on the same directory would: refused by the
+  // lock, and the running restore keeps its directory.
+  EXPECT_FALSE(BlockStore::Open(live_path, &error));
+  EXPECT_NE(error.find("LOCK"), std::string::npos) << error;
+  EXPECT_EQ(restore_directories(), 1u);
+  for (uint32_t i = 1; i < chunks.size(); ++i) answer = restore.Apply(i, chunks[i], "peer");
+  EXPECT_EQ(answer.result, ApplyResult::kAccept) << answer.log;
+  EXPECT_EQ(live->LoadChainState().last_app_hash, source_->store->LoadChainState().last_app_hash);
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 #include <boost/beast/http/verb.hpp>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -337,6 +339,26 @@ TEST(CrashRecoveryTest, SigkillUnderLoadLosesNoCommittedTransactionAndStreamsEac
             << committed.size() << " transactions committed, " << acknowledged.committed.size()
             << " acknowledged, " << acknowledged.posted.size() << " posted, "
             << subscriber.connections() << " stream connections\n";
+}
+
+// What a state sync restore killed half-way leaves in the data directory is
+// removed at the next start, and the log says so.
+TEST(CrashRecoveryTest, AnUnfinishedRestoreIsRemovedAtStartAndLogged) {
+  DevNode node;
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  ASSERT_EQ(node.Terminate(), 0);
+  const std::filesystem::path left = node.data_dir() / "restore-1764000000000000000";
+  std::filesystem::create_directories(left);
+  std::ofstream(left / "CURRENT") << "MANIFEST-000001\n";
+
+  ASSERT_TRUE(node.Start(&error)) << error;
+  EXPECT_FALSE(std::filesystem::exists(left));
+  std::ifstream log(node.log_path());
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("removed " + left.string() + ", left by a state sync restore"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -81,6 +81,8 @@ class DevNode {
   uint16_t ws_port() const { return ws_port_; }
   pid_t pid() const;
   const std::filesystem::path& log_path() const { return log_path_; }
+  // The --data-dir the node runs on.
+  std::filesystem::path data_dir() const { return dir_.path() / "data"; }
   // Resident memory of the running process (VmRSS), in KiB; 0 if unknown.
   uint64_t RssKib() const;
   // True while the process exists and has not exited.
