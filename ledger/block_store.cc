@@ -321,8 +321,10 @@ std::unique_ptr<BlockStore> BlockStore::Open(const std::string& path, std::strin
   for (const fs::directory_entry& entry : fs::directory_iterator(path, ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(kRestorePrefix) || name == restored_name) continue;
-    fs::remove_all(entry.path(), ec);
-    impl->removed_restores.push_back(entry.path().string());
+    // One that cannot be removed now is tried again at the next start.
+    std::error_code removal;
+    fs::remove_all(entry.path(), removal);
+    if (!removal) impl->removed_restores.push_back(entry.path().string());
   }
   // The replaced store's files are of no further use.
   if (!restored_name.empty() && fs::exists(fs::path(path) / "CURRENT")) {

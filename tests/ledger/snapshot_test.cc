@@ -107,6 +107,17 @@ class SnapshotTest : public ::testing::Test {
   // The newest snapshot (height 10) and its chunks.
   SnapshotInfo Newest() const { return snapshots_->List().at(0); }
 
+  // A restore of the newest snapshot into `live`, offered and given its
+  // first chunk (of `chunks`), in `*restore`.
+  void BeginRestore(BlockStore* live, const std::vector<std::string>& chunks,
+                    std::unique_ptr<SnapshotRestore>* restore) {
+    *restore = std::make_unique<SnapshotRestore>(live);
+    ASSERT_EQ((*restore)->Offer(Newest(), source_->store->LoadChainState().last_app_hash).result,
+              OfferResult::kAccept);
+    const ApplyAnswer answer = (*restore)->Apply(0, chunks[0], "peer");
+    ASSERT_EQ(answer.result, ApplyResult::kAccept) << answer.log;
+  }
+
   TempDir dir_;
   std::unique_ptr<Ledger> source_;
   std::unique_ptr<SnapshotStore> snapshots_;
@@ -381,10 +392,8 @@ TEST_F(SnapshotTest, AnUnfinishedRestoreLeavesNothingBehindAfterARestart) {
     ASSERT_TRUE(live) << error;
     // Abandoned half-way, as a killed process abandons it (the destructor's
     // clean-up is not what this relies on: the directory is recreated).
-    auto restore = std::make_unique<SnapshotRestore>(live.get());
-    ASSERT_EQ(restore->Offer(info, source_->store->LoadChainState().last_app_hash).result,
-              OfferResult::kAccept);
-    ASSERT_EQ(restore->Apply(0, chunks[0], "peer").result, ApplyResult::kAccept);
+    std::unique_ptr<SnapshotRestore> restore;
+    ASSERT_NO_FATAL_FAILURE(BeginRestore(live.get(), chunks, &restore));
     std::filesystem::create_directories(live_path + "/restore-123");
     std::filesystem::copy_file(live_path + "/CURRENT", live_path + "/restore-123/CURRENT");
     restore.reset();
@@ -408,11 +417,8 @@ TEST_F(SnapshotTest, ASecondOpenOfAStoreInUseLeavesItsRestoreAlone) {
   std::string error;
   std::unique_ptr<BlockStore> live = BlockStore::Open(live_path, &error);
   ASSERT_TRUE(live) << error;
-  SnapshotRestore restore(live.get());
-  ASSERT_EQ(restore.Offer(info, source_->store->LoadChainState().last_app_hash).result,
-            OfferResult::kAccept);
-  ApplyAnswer answer = restore.Apply(0, chunks[0], "peer");
-  ASSERT_EQ(answer.result, ApplyResult::kAccept) << answer.log;
+  std::unique_ptr<SnapshotRestore> restore;
+  ASSERT_NO_FATAL_FAILURE(BeginRestore(live.get(), chunks, &restore));
   auto restore_directories = [&] {
     size_t count = 0;
     for (const auto& entry : std::filesystem::directory_iterator(live_path)) {
@@ -427,8 +433,10 @@ TEST_F(SnapshotTest, ASecondOpenOfAStoreInUseLeavesItsRestoreAlone) {
   EXPECT_FALSE(BlockStore::Open(live_path, &error));
   EXPECT_NE(error.find("LOCK"), std::string::npos) << error;
   EXPECT_EQ(restore_directories(), 1u);
-  for (uint32_t i = 1; i < chunks.size(); ++i) answer = restore.Apply(i, chunks[i], "peer");
-  EXPECT_EQ(answer.result, ApplyResult::kAccept) << answer.log;
+  for (uint32_t i = 1; i < chunks.size(); ++i) {
+    const ApplyAnswer answer = restore->Apply(i, chunks[i], "peer");
+    ASSERT_EQ(answer.result, ApplyResult::kAccept) << answer.log;
+  }
   EXPECT_EQ(live->LoadChainState().last_app_hash, source_->store->LoadChainState().last_app_hash);
 }
 
